@@ -1,0 +1,30 @@
+"""formserver: a mobile data-collection server for ODK Collect."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import Settings
+from .db import Database, close_request_session
+from .storage import BlobStore
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The application factory: one app per settings object."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.extensions["formserver.settings"] = settings
+    app.extensions["formserver.db"] = Database(settings)
+    app.extensions["formserver.blobs"] = BlobStore(settings.blob_dir)
+    app.teardown_appcontext(close_request_session)
+
+    from .web import blueprint as web_blueprint
+
+    app.register_blueprint(web_blueprint)
+    return app

@@ -1,0 +1,1 @@
+"""Streaming writers for data exports (Excel workbooks and zipped CSV files)."""

@@ -1,0 +1,944 @@
+"""A small streaming writer for Excel workbooks (.xlsx, SpreadsheetML).
+
+It writes exactly what the data export needs, and it writes it fast and in
+constant memory: every row goes straight into the deflated zip entry of its
+sheet, nothing of a sheet is kept except the hyperlinks (at most
+``MAX_HYPERLINKS`` per sheet) and a few counters.
+
+    with Workbook("export.xlsx") as workbook:
+        sheet = workbook.add_sheet("households", freeze_rows=1, autofilter=True)
+        sheet.write_row(["id", "name", "visited"], style="header")
+        sheet.write_row([1, "สมชาย", datetime.date(2024, 5, 1)])
+
+Cell values are typed by their Python type:
+
+- ``None`` and ``""``: no cell;
+- ``bool``: a boolean cell;
+- ``int``, ``float``, ``Decimal``: a number.  NaN and infinities are written as
+  text, and so are integers of 16 digits or more (Excel keeps only 15
+  significant digits and would silently change them);
+- ``str``: an inline string (``t="inlineStr"``), so text is never a formula
+  and a 13-digit identifier such as "0570189001238" stays text.  Characters
+  that XML 1.0 forbids are removed; text longer than 32,767 characters is cut
+  and ends with a visible "…[cut: N characters]" marker;
+- ``datetime.datetime`` / ``date`` / ``time``: a serial number with a
+  ``yyyy-mm-dd hh:mm:ss`` / ``yyyy-mm-dd`` / ``hh:mm:ss`` format.  The wall
+  clock time is written as it is; a time zone is ignored (convert first).
+  Dates before 1900-01-01, which Excel cannot show, are written as ISO text;
+- ``Hyperlink(url, text)``: the text (the url when there is none) in a blue
+  underlined cell that links to the url;
+- anything else: ``str(value)`` as text.
+
+The zip container is written by ``ZipStream`` below, not by ``zipfile``:
+Excel is strict about ZIP64 and rejects what ``zipfile`` writes with
+``force_zip64=True`` when the target cannot seek (sizes 0xFFFFFFFF in the
+local header with a ZIP64 extra field).  ``ZipStream`` uses the layout known
+to open in Excel at any size: version 4.5, sizes in a data descriptor, no
+extra field in the local header, ZIP64 fields in the central directory only
+when a size needs them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import struct
+import time
+import zlib
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Iterable, Sequence
+from urllib.parse import quote as _quote
+
+__all__ = [
+    "MAX_CELL_CHARS",
+    "MAX_COLUMNS",
+    "MAX_HYPERLINKS",
+    "MAX_ROWS",
+    "MAX_SHEET_NAME_CHARS",
+    "Hyperlink",
+    "RowLimitError",
+    "Sheet",
+    "Table",
+    "Workbook",
+    "ZipStream",
+    "column_letter",
+]
+
+MAX_ROWS = 1_048_576
+MAX_COLUMNS = 16_384
+MAX_CELL_CHARS = 32_767
+MAX_SHEET_NAME_CHARS = 31
+# Excel drops the hyperlinks of a worksheet beyond 65,530 and does not accept
+# link addresses longer than 2,079 characters; such links are written as text.
+MAX_HYPERLINKS = 65_530
+MAX_URL_CHARS = 2_079
+
+
+@dataclass(frozen=True, slots=True)
+class Hyperlink:
+    """A cell value that shows ``text`` (or the url) and links to ``url``."""
+
+    url: str
+    text: str | None = None
+
+
+class RowLimitError(ValueError):
+    """Raised when a sheet already holds Excel's maximum of rows."""
+
+
+# --------------------------------------------------------------------------
+# Zip container
+# --------------------------------------------------------------------------
+
+_LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
+_DESCRIPTOR = struct.Struct("<IIQQ")
+_CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
+_END_RECORD = struct.Struct("<IHHHHIIH")
+_ZIP64_END_RECORD = struct.Struct("<IQHHIIQQQQ")
+_ZIP64_LOCATOR = struct.Struct("<IIQI")
+_VERSION = 45  # 4.5: ZIP64 may be needed; Excel insists on it in the local header
+_FLAG_DESCRIPTOR = 0x08
+_FLAG_UTF8 = 0x800
+_DEFLATED = 8
+_U32 = 0xFFFFFFFF
+
+
+class ZipStream:
+    """A write-only zip archive that never seeks (any binary file object works).
+
+    Entries are written one at a time: ``start_entry(name)``, ``write(bytes)``
+    any number of times, ``end_entry()``; or ``write_entry(name, data)``.
+    Every entry is deflated at ``compresslevel`` (1 by default, the fastest).
+    """
+
+    def __init__(self, target, *, compresslevel: int = 1):
+        if isinstance(target, (str, os.PathLike)):
+            self._fp = open(target, "wb")
+            self._owns_fp = True
+        else:
+            self._fp = target
+            self._owns_fp = False
+        self._level = compresslevel
+        self._pos = 0
+        self._entries: list[tuple] = []
+        self._names: set[str] = set()
+        self._entry = None  # (name bytes, flags, offset) of the open entry
+        self._closed = False
+        now = time.localtime()
+        year = min(max(now.tm_year, 1980), 2107)
+        self._dos_time = (now.tm_hour << 11) | (now.tm_min << 5) | (now.tm_sec // 2)
+        self._dos_date = ((year - 1980) << 9) | (now.tm_mon << 5) | now.tm_mday
+
+    def _out(self, data) -> None:
+        written = self._fp.write(data)
+        if written is not None and written < len(data):  # raw streams may write less
+            view = memoryview(data)
+            while written < len(data):
+                more = self._fp.write(view[written:])
+                if not more:
+                    raise OSError("the target stopped accepting data")
+                written += more
+        self._pos += len(data)
+
+    def start_entry(self, name: str) -> None:
+        if self._closed:
+            raise ValueError("the zip archive is closed")
+        if self._entry is not None:
+            raise RuntimeError("another zip entry is still open")
+        if name in self._names:
+            raise ValueError(f"duplicate zip entry {name!r}")
+        self._names.add(name)
+        try:
+            encoded = name.encode("ascii")
+            flags = _FLAG_DESCRIPTOR
+        except UnicodeEncodeError:
+            encoded = name.encode("utf-8")
+            flags = _FLAG_DESCRIPTOR | _FLAG_UTF8
+        offset = self._pos
+        self._out(
+            _LOCAL_HEADER.pack(
+                0x04034B50, _VERSION, flags, _DEFLATED, self._dos_time, self._dos_date,
+                0, 0, 0, len(encoded), 0,
+            )
+            + encoded
+        )
+        self._entry = (encoded, flags, offset)
+        self._compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15)
+        self._crc = 0
+        self._size = 0
+        self._compressed = 0
+
+    def write(self, data: bytes) -> None:
+        if self._entry is None:
+            raise RuntimeError("no zip entry is open")
+        self._crc = zlib.crc32(data, self._crc)
+        self._size += len(data)
+        out = self._compressor.compress(data)
+        if out:
+            self._compressed += len(out)
+            self._out(out)
+
+    def end_entry(self) -> None:
+        if self._entry is None:
+            raise RuntimeError("no zip entry is open")
+        out = self._compressor.flush()
+        if out:
+            self._compressed += len(out)
+            self._out(out)
+        self._out(_DESCRIPTOR.pack(0x08074B50, self._crc, self._compressed, self._size))
+        encoded, flags, offset = self._entry
+        self._entries.append((encoded, flags, offset, self._crc, self._compressed, self._size))
+        self._entry = None
+        self._compressor = None
+
+    def write_entry(self, name: str, data: bytes) -> None:
+        self.start_entry(name)
+        self.write(data)
+        self.end_entry()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        if self._entry is not None:
+            self.end_entry()
+        directory_offset = self._pos
+        for encoded, flags, offset, crc, compressed, size in self._entries:
+            extra = b""
+            if size >= _U32:
+                extra += struct.pack("<Q", size)
+                size = _U32
+            if compressed >= _U32:
+                extra += struct.pack("<Q", compressed)
+                compressed = _U32
+            if offset >= _U32:
+                extra += struct.pack("<Q", offset)
+                offset = _U32
+            if extra:
+                extra = struct.pack("<HH", 1, len(extra)) + extra
+            self._out(
+                _CENTRAL_HEADER.pack(
+                    0x02014B50, _VERSION, _VERSION, flags, _DEFLATED, self._dos_time,
+                    self._dos_date, crc, compressed, size, len(encoded), len(extra),
+                    0, 0, 0, 0, offset,
+                )
+                + encoded
+                + extra
+            )
+        directory_size = self._pos - directory_offset
+        count = len(self._entries)
+        if count > 0xFFFF or directory_offset >= _U32 or directory_size >= _U32:
+            zip64_end_offset = self._pos
+            self._out(
+                _ZIP64_END_RECORD.pack(
+                    0x06064B50, 44, _VERSION, _VERSION, 0, 0, count, count,
+                    directory_size, directory_offset,
+                )
+            )
+            self._out(_ZIP64_LOCATOR.pack(0x07064B50, 0, zip64_end_offset, 1))
+        self._out(
+            _END_RECORD.pack(
+                0x06054B50, 0, 0, min(count, 0xFFFF), min(count, 0xFFFF),
+                min(directory_size, _U32), min(directory_offset, _U32), 0,
+            )
+        )
+        self._closed = True
+        if hasattr(self._fp, "flush"):
+            self._fp.flush()
+        if self._owns_fp:
+            self._fp.close()
+
+    def abort(self) -> None:
+        """Stop without finishing the archive; closes the file only if we opened it."""
+        self._closed = True
+        self._entry = None
+        if self._owns_fp:
+            self._fp.close()
+
+
+# --------------------------------------------------------------------------
+# Text helpers
+# --------------------------------------------------------------------------
+
+# Characters XML 1.0 does not allow: C0 controls other than tab, LF, CR; lone
+# surrogates; U+FFFE and U+FFFF.
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Anything in a string that needs more than copying: the above, markup
+# characters, CR (which XML parsers would turn into LF), and text that Excel
+# would read as an escaped character (_x0041_ means "A" to Excel).
+_NEEDS_WORK = re.compile(
+    "[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]|_x[0-9A-Fa-f]{4}_"
+).search
+_EXCEL_ESCAPE = re.compile("_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def _utf16_len(text: str) -> int:
+    """Length as Excel counts it (UTF-16 code units)."""
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(1 for ch in text if ch > "\uffff")
+
+
+def _cut_utf16(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` that has at most ``limit`` UTF-16 units."""
+    if len(text) <= limit // 2 or _utf16_len(text) <= limit:
+        return text
+    units = 0
+    for index, ch in enumerate(text):
+        units += 2 if ch > "\uffff" else 1
+        if units > limit:
+            return text[:index]
+    return text
+
+
+def _clean_text(text: str) -> str:
+    """Remove characters XML forbids and cut text to the length Excel allows."""
+    text = _ILLEGAL_XML.sub("", text)
+    if len(text) > MAX_CELL_CHARS // 2 and _utf16_len(text) > MAX_CELL_CHARS:
+        total = _utf16_len(text)
+        marker = ""
+        while True:  # the marker's length depends on the number it shows
+            kept = _cut_utf16(text, MAX_CELL_CHARS - len(marker))
+            new_marker = f"…[cut: {total - _utf16_len(kept)} characters]"
+            if len(new_marker) == len(marker):
+                break
+            marker = new_marker
+        text = kept + new_marker
+    return text
+
+
+def _escape_text(text: str) -> str:
+    """XML-escape clean text for a <t> element, keeping it exact for Excel."""
+    if "_x" in text:
+        text = _EXCEL_ESCAPE.sub("_x005F_", text)
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("\r", "&#13;")
+    )
+
+
+def _escape_attr(text: str) -> str:
+    return (
+        _ILLEGAL_XML.sub("", text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("\r", "&#13;")
+        .replace("\n", "&#10;")
+        .replace("\t", "&#9;")
+    )
+
+
+def column_letter(index: int) -> str:
+    """Excel's letters for the 1-based column ``index`` (1 -> "A", 28 -> "AB")."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+_COLUMNS: list[str] = []
+
+
+def _column_letters(count: int) -> list[str]:
+    """The shared list of column letters, grown to at least ``count`` entries."""
+    while len(_COLUMNS) < count:
+        _COLUMNS.append(column_letter(len(_COLUMNS) + 1))
+    return _COLUMNS
+
+
+# --------------------------------------------------------------------------
+# Dates
+# --------------------------------------------------------------------------
+
+_EPOCH_ORDINAL = _dt.date(1899, 12, 30).toordinal()
+_ORDINAL_1900_01_01 = _dt.date(1900, 1, 1).toordinal()
+_ORDINAL_1900_03_01 = _dt.date(1900, 3, 1).toordinal()
+_INT_LIMIT = 10**15  # Excel shows 15 significant digits
+
+
+def _day_serial(value: _dt.date) -> int | None:
+    """Excel's day number of a date (1900 date system), None before 1900."""
+    ordinal = value.toordinal()
+    if ordinal >= _ORDINAL_1900_03_01:
+        return ordinal - _EPOCH_ORDINAL
+    if ordinal >= _ORDINAL_1900_01_01:
+        return ordinal - _EPOCH_ORDINAL - 1  # Excel's fictitious 1900-02-29
+    return None
+
+
+def _time_fraction(value) -> float:
+    return (
+        value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+    ) / 86400.0
+
+
+# --------------------------------------------------------------------------
+# Styles
+# --------------------------------------------------------------------------
+
+# Indexes into <cellXfs> in _STYLES_XML.
+# (text, number, date, datetime, time, hyperlink) attribute per row style
+_STYLE_ATTRIBUTES = {
+    None: ("", "", ' s="2"', ' s="3"', ' s="4"', ' s="5"'),
+    "header": (' s="1"', ' s="1"', ' s="6"', ' s="7"', ' s="8"', ' s="9"'),
+}
+
+_FONT = '<sz val="11"/>{color}<name val="Calibri"/><family val="2"/>'
+_LINK_COLOR = '<color rgb="FF0563C1"/>'
+_STYLES_XML = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<numFmts count="3">'
+    '<numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
+    '<numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm:ss"/>'
+    '<numFmt numFmtId="166" formatCode="hh:mm:ss"/>'
+    "</numFmts>"
+    '<fonts count="4">'
+    f"<font>{_FONT.format(color='')}</font>"
+    f"<font><b/>{_FONT.format(color='')}</font>"
+    f"<font><u/>{_FONT.format(color=_LINK_COLOR)}</font>"
+    f"<font><b/><u/>{_FONT.format(color=_LINK_COLOR)}</font>"
+    "</fonts>"
+    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="10">'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="164" fontId="1" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" applyFont="1"/>'
+    '<xf numFmtId="165" fontId="1" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" applyFont="1"/>'
+    '<xf numFmtId="166" fontId="1" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" applyFont="1"/>'
+    '<xf numFmtId="0" fontId="3" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    "</cellXfs>"
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    '<dxfs count="0"/>'
+    '<tableStyles count="0" defaultTableStyle="TableStyleMedium2" defaultPivotStyle="PivotStyleLight16"/>'
+    "</styleSheet>"
+)
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_FLUSH_ITEMS = 16_384  # buffered XML pieces before they are encoded and deflated
+
+
+# --------------------------------------------------------------------------
+# Sheet names
+# --------------------------------------------------------------------------
+
+_SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def _sanitise_sheet_name(name: object) -> str:
+    """A name Excel accepts (before de-duplication)."""
+    text = _SHEET_NAME_FORBIDDEN.sub("_", str(name)).strip("'")
+    text = _cut_utf16(text, MAX_SHEET_NAME_CHARS).rstrip("'")
+    return text if text.strip() else "Sheet"
+
+
+def _with_suffix(name: str, suffix: str) -> str:
+    return _cut_utf16(name, MAX_SHEET_NAME_CHARS - len(suffix)) + suffix
+
+
+def _formula_sheet_name(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+# --------------------------------------------------------------------------
+# Sheets
+# --------------------------------------------------------------------------
+
+
+class Sheet:
+    """One worksheet being written; get it from ``Workbook.add_sheet``.
+
+    ``name`` is the name the sheet really has (sanitised and unique);
+    ``rows_written`` counts every row written, header rows included.
+    """
+
+    def __init__(self, workbook: "Workbook", name: str, number: int, freeze_rows: int,
+                 autofilter: bool, column_widths: Sequence[float | None] | None):
+        self.name = name
+        self.rows_written = 0
+        self._workbook = workbook
+        self._number = number
+        self._freeze_rows = freeze_rows
+        self._autofilter = autofilter
+        self._column_widths = column_widths
+        self._columns = _column_letters(1)
+        self._width = 0  # the widest row written, in cells
+        self._last_header_row = 0
+        self._links: list[tuple[str, str]] = []  # (cell reference, url)
+        self._buffer: list[str] = []
+        self._open = True
+        self.filter_range: str | None = None  # "$A$1:$D$9" once finished
+
+    @property
+    def part_name(self) -> str:
+        return f"xl/worksheets/sheet{self._number}.xml"
+
+    # -- writing -----------------------------------------------------------
+
+    def _head(self) -> str:
+        parts = [
+            _XML_DECLARATION,
+            f'<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">',
+            '<sheetViews><sheetView workbookViewId="0"',
+            ' tabSelected="1">' if self._number == 1 else ">",
+        ]
+        if self._freeze_rows:
+            top = f"A{self._freeze_rows + 1}"
+            parts.append(
+                f'<pane ySplit="{self._freeze_rows}" topLeftCell="{top}" '
+                'activePane="bottomLeft" state="frozen"/>'
+                f'<selection pane="bottomLeft" activeCell="{top}" sqref="{top}"/>'
+            )
+        parts.append('</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>')
+        columns = []
+        for index, width in enumerate(self._column_widths or (), start=1):
+            if width is None or not width > 0:
+                continue
+            if index > MAX_COLUMNS:
+                break
+            width = min(float(width), 255.0)
+            columns.append(f'<col min="{index}" max="{index}" width="{width!r}" customWidth="1"/>')
+        if columns:
+            parts.append("<cols>" + "".join(columns) + "</cols>")
+        parts.append("<sheetData>")
+        return "".join(parts)
+
+    def _flush(self) -> None:
+        if self._buffer:
+            data = "".join(self._buffer).encode("utf-8")
+            self._buffer.clear()
+            self._workbook._zip.write(data)
+
+    def write_row(self, values: Sequence[object] | Iterable[object], *,
+                  style: str | None = None) -> None:
+        """Write the next row; ``style="header"`` makes it bold (a header row)."""
+        if not self._open:
+            raise RuntimeError(f"sheet {self.name!r} is finished: only the newest sheet can be written")
+        row_number = self.rows_written + 1
+        if row_number > MAX_ROWS:
+            raise RowLimitError(f"sheet {self.name!r} already has {MAX_ROWS} rows")
+        try:
+            text_s, number_s, date_s, datetime_s, time_s, link_s = _STYLE_ATTRIBUTES[style]
+        except (KeyError, TypeError):
+            raise ValueError(f"unknown row style {style!r}") from None
+        if style is not None:
+            self._last_header_row = row_number
+        if type(values) is not list and type(values) is not tuple:
+            values = list(values)
+        count = len(values)
+        if count > self._width:
+            if count > MAX_COLUMNS:
+                raise ValueError(f"a row has {count} values, Excel allows {MAX_COLUMNS} columns")
+            self._width = count
+            if count > len(self._columns):
+                self._columns = _column_letters(count)
+        r = str(row_number)
+        buffer = self._buffer
+        add = buffer.append
+        add(f'<row r="{r}">')
+        for column, value in zip(self._columns, values):
+            kind = type(value)
+            if kind is str:
+                if not value:
+                    continue
+                if _NEEDS_WORK(value) is not None or len(value) > MAX_CELL_CHARS:
+                    value = _clean_text(value)
+                    if not value:
+                        continue
+                    xml = _escape_text(value)
+                else:
+                    xml = value
+                if value[0] > " " and value[-1] > " ":
+                    add(f'<c r="{column}{r}"{text_s} t="inlineStr"><is><t>{xml}</t></is></c>')
+                else:
+                    add(f'<c r="{column}{r}"{text_s} t="inlineStr"><is><t xml:space="preserve">{xml}</t></is></c>')
+            elif kind is int:
+                if -_INT_LIMIT < value < _INT_LIMIT:
+                    add(f'<c r="{column}{r}"{number_s}><v>{value}</v></c>')
+                else:
+                    add(_text_cell(column, r, str(value), text_s))
+            elif kind is float:
+                if value - value == 0.0:  # finite
+                    add(f'<c r="{column}{r}"{number_s}><v>{value!r}</v></c>')
+                else:
+                    add(_text_cell(column, r, str(value), text_s))
+            elif value is None:
+                continue
+            elif kind is bool:
+                add(f'<c r="{column}{r}"{number_s} t="b"><v>{1 if value else 0}</v></c>')
+            elif kind is _dt.datetime:
+                day = _day_serial(value)
+                if day is None:
+                    add(_text_cell(column, r, value.isoformat(sep=" "), text_s))
+                else:
+                    add(f'<c r="{column}{r}"{datetime_s}><v>{day + _time_fraction(value)!r}</v></c>')
+            elif kind is _dt.date:
+                day = _day_serial(value)
+                if day is None:
+                    add(_text_cell(column, r, value.isoformat(), text_s))
+                else:
+                    add(f'<c r="{column}{r}"{date_s}><v>{day}</v></c>')
+            else:
+                cell = self._other_cell(column, r, value, style)
+                if cell:
+                    add(cell)
+        add("</row>")
+        self.rows_written = row_number
+        if len(buffer) > _FLUSH_ITEMS:
+            self._flush()
+
+    def _other_cell(self, column: str, r: str, value: object, style: str | None) -> str:
+        """Cells of the less common types, and subclasses of the common ones."""
+        text_s, number_s, date_s, datetime_s, time_s, link_s = _STYLE_ATTRIBUTES[style]
+        if isinstance(value, Hyperlink):
+            return self._link_cell(column, r, value, text_s, link_s)
+        if isinstance(value, _dt.time):
+            return f'<c r="{column}{r}"{time_s}><v>{_time_fraction(value)!r}</v></c>'
+        if isinstance(value, bool):
+            return f'<c r="{column}{r}"{number_s} t="b"><v>{1 if value else 0}</v></c>'
+        if isinstance(value, (int, float, Decimal)):
+            if isinstance(value, int):
+                number = int(value)
+                if -_INT_LIMIT < number < _INT_LIMIT:
+                    return f'<c r="{column}{r}"{number_s}><v>{number}</v></c>'
+                return _text_cell(column, r, str(number), text_s)
+            try:
+                number = float(value)
+            except (OverflowError, ValueError):
+                number = float("nan")
+            if number - number == 0.0:
+                return f'<c r="{column}{r}"{number_s}><v>{number!r}</v></c>'
+            return _text_cell(column, r, str(value), text_s)
+        if isinstance(value, _dt.datetime):
+            day = _day_serial(value)
+            if day is None:
+                return _text_cell(column, r, value.isoformat(sep=" "), text_s)
+            return f'<c r="{column}{r}"{datetime_s}><v>{day + _time_fraction(value)!r}</v></c>'
+        if isinstance(value, _dt.date):
+            day = _day_serial(value)
+            if day is None:
+                return _text_cell(column, r, value.isoformat(), text_s)
+            return f'<c r="{column}{r}"{date_s}><v>{day}</v></c>'
+        if isinstance(value, str):
+            return _text_cell(column, r, str.__str__(value), text_s)
+        return _text_cell(column, r, str(value), text_s)
+
+    def _link_cell(self, column: str, r: str, link: Hyperlink, text_s: str, link_s: str) -> str:
+        url = _ILLEGAL_XML.sub("", str(link.url or "")).strip()
+        text = link.text if link.text is not None else url
+        if not url:
+            return _text_cell(column, r, str(text), text_s)
+        # Relationship targets must be URIs: percent-encode spaces, non-ASCII
+        # and other characters URIs do not allow; keep existing %XX escapes.
+        target = _quote(url, safe="!#$%&'()*+,-./:;=?@[]_~")
+        if len(self._links) >= MAX_HYPERLINKS or len(target) > MAX_URL_CHARS:
+            return _text_cell(column, r, url, text_s)  # keep the address, as text
+        cell = _text_cell(column, r, str(text), link_s)
+        if not cell:  # a link needs a cell to sit on
+            cell = _text_cell(column, r, url, link_s)
+        self._links.append((f"{column}{r}", target))
+        return cell
+
+    # -- finishing ---------------------------------------------------------
+
+    def _finish(self) -> None:
+        """Write the sheet's tail and its relationships; called by the workbook."""
+        if not self._open:
+            return
+        self._open = False
+        tail = ["</sheetData>"]
+        if self._autofilter and self.rows_written and self._width:
+            top = self._last_header_row or self._freeze_rows or 1
+            top = min(top, self.rows_written)
+            last_column = self._columns[self._width - 1]
+            tail.append(f'<autoFilter ref="A{top}:{last_column}{self.rows_written}"/>')
+            self.filter_range = f"$A${top}:${last_column}${self.rows_written}"
+        if self._links:
+            tail.append("<hyperlinks>")
+            tail.extend(
+                f'<hyperlink ref="{ref}" r:id="rId{number}"/>'
+                for number, (ref, _url) in enumerate(self._links, start=1)
+            )
+            tail.append("</hyperlinks>")
+        tail.append(
+            '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+            "</worksheet>"
+        )
+        self._buffer.append("".join(tail))
+        self._flush()
+        zip_stream = self._workbook._zip
+        zip_stream.end_entry()
+        if self._links:
+            relationships = [_XML_DECLARATION, f'<Relationships xmlns="{_PKG_REL_NS}">']
+            relationships.extend(
+                f'<Relationship Id="rId{number}" Type="{_REL_NS}/hyperlink" '
+                f'Target="{_escape_attr(url)}" TargetMode="External"/>'
+                for number, (_ref, url) in enumerate(self._links, start=1)
+            )
+            relationships.append("</Relationships>")
+            zip_stream.write_entry(
+                f"xl/worksheets/_rels/sheet{self._number}.xml.rels",
+                "".join(relationships).encode("utf-8"),
+            )
+        self._links = []
+
+
+def _text_cell(column: str, r: str, text: str, style: str) -> str:
+    """An inline-string cell for any text (cleaned and escaped here)."""
+    text = _clean_text(text)
+    if not text:
+        return ""
+    space = "" if text[0] > " " and text[-1] > " " else ' xml:space="preserve"'
+    return f'<c r="{column}{r}"{style} t="inlineStr"><is><t{space}>{_escape_text(text)}</t></is></c>'
+
+
+class Table:
+    """Rows that continue on numbered sheets when a sheet is full.
+
+    The first sheet gets ``name``; when a sheet holds ``max_rows`` rows, the
+    next row starts a sheet named ``"name (2)"``, ``"name (3)"``, … that
+    begins with the same header rows (written with the "header" style).
+    Get it from ``Workbook.add_table``.
+    """
+
+    def __init__(self, workbook: "Workbook", name: str, header_rows: Sequence[Sequence[object]], *,
+                 freeze_rows: int | None, autofilter: bool,
+                 column_widths: Sequence[float | None] | None, max_rows: int):
+        self._header_rows = [list(row) for row in header_rows]
+        if not 0 < max_rows <= MAX_ROWS:
+            raise ValueError(f"max_rows must be between 1 and {MAX_ROWS}")
+        if len(self._header_rows) >= max_rows:
+            raise ValueError("max_rows must leave room for data rows below the header rows")
+        self._workbook = workbook
+        self._freeze_rows = len(self._header_rows) if freeze_rows is None else freeze_rows
+        self._autofilter = autofilter
+        self._column_widths = column_widths
+        self.max_rows = max_rows
+        self.rows_written = 0  # data rows, header rows not counted
+        self.sheets: list[Sheet] = []
+        self._start_sheet(name)
+        self.name = self.sheets[0].name
+
+    def _start_sheet(self, name: str) -> None:
+        sheet = self._workbook.add_sheet(
+            name, freeze_rows=self._freeze_rows, autofilter=self._autofilter,
+            column_widths=self._column_widths,
+        )
+        for row in self._header_rows:
+            sheet.write_row(row, style="header")
+        self.sheets.append(sheet)
+
+    @property
+    def sheet(self) -> Sheet:
+        """The sheet being written."""
+        return self.sheets[-1]
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return [sheet.name for sheet in self.sheets]
+
+    def write_row(self, values: Sequence[object], *, style: str | None = None) -> None:
+        sheet = self.sheets[-1]
+        if sheet.rows_written >= self.max_rows:
+            self._start_sheet(_with_suffix(self.name, f" ({len(self.sheets) + 1})"))
+            sheet = self.sheets[-1]
+        sheet.write_row(values, style=style)
+        self.rows_written += 1
+
+
+# --------------------------------------------------------------------------
+# Workbook
+# --------------------------------------------------------------------------
+
+
+class Workbook:
+    """A streaming .xlsx writer; ``target`` is a path or a binary file object.
+
+    The file object need not be seekable (an HTTP response stream works); it
+    is not closed by ``close()``.  Sheets are written one after the other:
+    ``add_sheet`` finishes the previous sheet.
+    """
+
+    def __init__(self, target):
+        self._zip = ZipStream(target, compresslevel=1)
+        self._sheets: list[Sheet] = []
+        self._used_names = {"history"}  # Excel reserves "History"
+        self._closed = False
+
+    @property
+    def sheets(self) -> list[Sheet]:
+        return list(self._sheets)
+
+    def _unique_name(self, name: str) -> str:
+        candidate = name
+        number = 1
+        while candidate.casefold() in self._used_names:
+            number += 1
+            candidate = _with_suffix(name, f"_{number}")
+        self._used_names.add(candidate.casefold())
+        return candidate
+
+    def add_sheet(self, name: str, *, freeze_rows: int = 0, autofilter: bool = False,
+                  column_widths: list[float] | None = None) -> Sheet:
+        """Finish the current sheet and start a new one; returns it."""
+        if self._closed:
+            raise ValueError("the workbook is closed")
+        if not 0 <= freeze_rows < MAX_ROWS:
+            raise ValueError(f"freeze_rows must be between 0 and {MAX_ROWS - 1}")
+        if self._sheets:
+            self._sheets[-1]._finish()
+        sheet = Sheet(
+            self, self._unique_name(_sanitise_sheet_name(name)), len(self._sheets) + 1,
+            int(freeze_rows), bool(autofilter), column_widths,
+        )
+        self._sheets.append(sheet)
+        self._zip.start_entry(sheet.part_name)
+        self._zip.write(sheet._head().encode("utf-8"))
+        return sheet
+
+    def add_table(self, name: str, header_rows: Sequence[Sequence[object]], *,
+                  freeze_rows: int | None = None, autofilter: bool = False,
+                  column_widths: list[float] | None = None, max_rows: int = MAX_ROWS) -> Table:
+        """Start a sheet with ``header_rows`` that continues on numbered sheets.
+
+        ``freeze_rows`` defaults to the number of header rows; ``max_rows``
+        (rows per sheet, header rows included) is Excel's limit by default.
+        """
+        return Table(self, name, header_rows, freeze_rows=freeze_rows, autofilter=autofilter,
+                     column_widths=column_widths, max_rows=max_rows)
+
+    def close(self) -> None:
+        """Finish the last sheet and write the workbook parts; closes a path target."""
+        if self._closed:
+            return
+        if not self._sheets:
+            self.add_sheet("Sheet1")  # a workbook needs at least one sheet
+        self._sheets[-1]._finish()
+        self._closed = True
+        write = self._zip.write_entry
+        write("xl/styles.xml", _STYLES_XML.encode("utf-8"))
+        write("xl/workbook.xml", self._workbook_xml().encode("utf-8"))
+        write("xl/_rels/workbook.xml.rels", self._workbook_rels_xml().encode("utf-8"))
+        write("docProps/app.xml", _APP_XML.encode("utf-8"))
+        write("docProps/core.xml", _core_xml().encode("utf-8"))
+        write("_rels/.rels", _ROOT_RELS_XML.encode("utf-8"))
+        write("[Content_Types].xml", self._content_types_xml().encode("utf-8"))
+        self._zip.close()
+
+    def __enter__(self) -> "Workbook":
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._closed = True
+            self._zip.abort()
+
+    def _workbook_xml(self) -> str:
+        parts = [
+            _XML_DECLARATION,
+            f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">',
+            '<bookViews><workbookView activeTab="0"/></bookViews><sheets>',
+        ]
+        parts.extend(
+            f'<sheet name="{_escape_attr(sheet.name)}" sheetId="{number}" r:id="rId{number}"/>'
+            for number, sheet in enumerate(self._sheets, start=1)
+        )
+        parts.append("</sheets>")
+        names = [
+            f'<definedName name="_xlnm._FilterDatabase" localSheetId="{index}" hidden="1">'
+            f"{_escape_attr(_formula_sheet_name(sheet.name))}!{sheet.filter_range}</definedName>"
+            for index, sheet in enumerate(self._sheets)
+            if sheet.filter_range
+        ]
+        if names:
+            parts.append("<definedNames>" + "".join(names) + "</definedNames>")
+        parts.append("</workbook>")
+        return "".join(parts)
+
+    def _workbook_rels_xml(self) -> str:
+        parts = [_XML_DECLARATION, f'<Relationships xmlns="{_PKG_REL_NS}">']
+        parts.extend(
+            f'<Relationship Id="rId{number}" Type="{_REL_NS}/worksheet" '
+            f'Target="worksheets/sheet{number}.xml"/>'
+            for number in range(1, len(self._sheets) + 1)
+        )
+        parts.append(
+            f'<Relationship Id="rId{len(self._sheets) + 1}" Type="{_REL_NS}/styles" '
+            'Target="styles.xml"/></Relationships>'
+        )
+        return "".join(parts)
+
+    def _content_types_xml(self) -> str:
+        parts = [
+            _XML_DECLARATION,
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">',
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>',
+            '<Default Extension="xml" ContentType="application/xml"/>',
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>',
+        ]
+        parts.extend(
+            f'<Override PartName="/xl/worksheets/sheet{number}.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            for number in range(1, len(self._sheets) + 1)
+        )
+        parts.append(
+            '<Override PartName="/xl/styles.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            '<Override PartName="/docProps/core.xml" '
+            'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+            '<Override PartName="/docProps/app.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>'
+            "</Types>"
+        )
+        return "".join(parts)
+
+
+_ROOT_RELS_XML = (
+    _XML_DECLARATION
+    + f'<Relationships xmlns="{_PKG_REL_NS}">'
+    f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
+    f'<Relationship Id="rId2" Type="{_PKG_REL_NS}/metadata/core-properties" Target="docProps/core.xml"/>'
+    f'<Relationship Id="rId3" Type="{_REL_NS}/extended-properties" Target="docProps/app.xml"/>'
+    "</Relationships>"
+)
+
+_APP_XML = (
+    _XML_DECLARATION
+    + '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+    'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+    "<Application>formserver</Application></Properties>"
+)
+
+
+def _core_xml() -> str:
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        _XML_DECLARATION
+        + '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+        'xmlns:dcmitype="http://purl.org/dc/dcmitype/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        "<dc:creator>formserver</dc:creator>"
+        f'<dcterms:created xsi:type="dcterms:W3CDTF">{now}</dcterms:created>'
+        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{now}</dcterms:modified>'
+        "</cp:coreProperties>"
+    )

@@ -1,0 +1,52 @@
+"""Permissions are verbs granted to roles; routes ask ``can(user, verb, organisation)``.
+
+Network administrators may do everything everywhere. Collectors never read or
+export submissions: their accounts live on phones that get lost.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Membership, Organisation, User
+
+READ = {"organisation.read", "form.read", "submission.read", "export.create", "export.read", "attachment.read"}
+COLLECT = {"organisation.read", "form.list_open", "submission.create"}
+MANAGE = READ | {
+    "form.create",
+    "form.update",
+    "form.list_open",
+    "member.read",
+    "member.update",
+    "app_user.create",
+    "app_user.read",
+    "app_user.revoke",
+    "submission.update",
+    "submission.resolve_conflict",
+    "audit.read",
+}
+NETWORK_ADMIN_ONLY = {"organisation.create", "user.create"}
+
+VERBS_BY_ROLE: dict[str, frozenset[str]] = {
+    "manager": frozenset(MANAGE),
+    "viewer": frozenset(READ | {"form.list_open"}),
+    "collector": frozenset(COLLECT),
+}
+
+
+def role_in(session: Session, user: User, organisation: Organisation) -> str | None:
+    return session.scalar(
+        select(Membership.role).where(Membership.user_id == user.id, Membership.organisation_id == organisation.id)
+    )
+
+
+def can(session: Session, user: User | None, verb: str, organisation: Organisation | None = None) -> bool:
+    if user is None:
+        return False
+    if user.is_admin:
+        return True
+    if organisation is None or verb in NETWORK_ADMIN_ONLY:
+        return False
+    role = role_in(session, user, organisation)
+    return role is not None and verb in VERBS_BY_ROLE.get(role, frozenset())

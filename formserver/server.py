@@ -1,0 +1,44 @@
+"""``formserver serve``: gunicorn, a production WSGI server, around the application factory."""
+
+from __future__ import annotations
+
+import os
+
+from gunicorn.app.base import BaseApplication
+
+from .config import Settings
+
+
+def default_workers() -> int:
+    return 2 * (os.cpu_count() or 1) + 1
+
+
+class _Server(BaseApplication):
+    def __init__(self, settings: Settings, options: dict):
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from . import create_app
+
+        return create_app(self.settings)
+
+
+def run(settings: Settings, *, host: str, port: int, workers: int | None) -> None:
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers or default_workers(),
+        "worker_class": "gthread",
+        "threads": 4,
+        "timeout": 120,
+        "keepalive": 75,
+        "accesslog": "-",
+        "forwarded_allow_ips": "*" if settings.behind_proxy else "127.0.0.1",
+    }
+    print(f"formserver serving on http://{host}:{port} (public address {settings.public_url})", flush=True)
+    _Server(settings, options).run()

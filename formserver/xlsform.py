@@ -1,0 +1,185 @@
+"""XLSForm to XForm with pyxform, errors that name sheet and row, and JavaRosa validation.
+
+Everything a form designer uploads comes through ``convert()``; nothing is
+stored here. A rejected form raises ``FormError`` with the sheet, row and
+column where pyxform gives them.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path, PurePath
+
+from pyxform.builder import create_survey_element_from_dict
+from pyxform.errors import PyXFormError
+from pyxform.validators import odk_validate
+from pyxform.xls2json import workbook_to_json
+from pyxform.xls2json_backends import get_xlsform
+from pyxform.xls2xform import external_choices_to_csv, has_external_choices
+
+from . import xform as xform_reader
+from .xml import UnsafeOrBadXml
+
+SUFFIXES = (".xlsx", ".xls", ".xml")
+ITEMSETS = "itemsets.csv"
+
+
+@dataclass
+class ConvertedForm:
+    xform: bytes
+    form_id: str
+    version: str
+    title: str
+    warnings: list[str] = field(default_factory=list)
+    itemsets_csv: bytes | None = None
+    version_assigned: bool = False
+
+
+class FormError(Exception):
+    """A form that cannot be accepted, said where it is wrong."""
+
+    def __init__(self, message: str, *, sheet: str | None = None, row: int | None = None, column: str | None = None):
+        self.message = message
+        self.sheet = sheet
+        self.row = row
+        self.column = column
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        where = []
+        if self.sheet:
+            where.append(f"sheet '{self.sheet}'")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+def form_id_from_filename(filename: str) -> str:
+    """What pyxform's xls2xform takes as the form id (the file name's stem), made a valid XML name."""
+    stem = PurePath(filename).stem or "form"
+    name = re.sub(r"[^\w.\-]", "_", stem, flags=re.UNICODE)
+    if not re.match(r"[^\W\d]", name, flags=re.UNICODE):
+        name = "_" + name
+    return name
+
+
+def assigned_version(now: datetime | None = None) -> str:
+    return (now or datetime.now(timezone.utc)).strftime("%Y%m%d%H%M%S")
+
+
+def convert(content: bytes, filename: str, *, validate_with_java: bool = False, now: datetime | None = None) -> ConvertedForm:
+    """Convert an uploaded XLSForm (or take an XForm as it is) and check it."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise FormError(f"{filename} is not an XLSForm (.xlsx or .xls) or an XForm (.xml)")
+    if suffix == ".xml":
+        converted = _take_xform(content, now)
+    else:
+        converted = _convert_xlsform(content, filename, now)
+    if validate_with_java:
+        converted.warnings.extend(validate(converted.xform))
+    return converted
+
+
+def _convert_xlsform(content: bytes, filename: str, now: datetime | None) -> ConvertedForm:
+    warnings: list[str] = []
+    try:
+        workbook = get_xlsform(xlsform=content)  # the content, not the name, says xls or xlsx
+        workbook.fallback_form_name = form_id_from_filename(filename)
+        data = workbook_to_json(
+            workbook_dict=workbook,
+            form_name=None,
+            fallback_form_name=workbook.fallback_form_name,
+            warnings=warnings,
+        )
+        version_assigned = not str(data.get("version") or "").strip()
+        if version_assigned:
+            data["version"] = assigned_version(now)
+        itemsets = external_choices_to_csv(workbook_dict=workbook) if has_external_choices(json_struct=data) else None
+        survey = create_survey_element_from_dict(data)
+        xml = survey.to_xml(validate=False, pretty_print=False, warnings=warnings)
+    except PyXFormError as error:
+        raise _form_error(error) from None
+    except Exception as error:  # pyxform raises raw TypeErrors and the like on some workbooks
+        raise FormError(
+            f"pyxform could not read this workbook ({type(error).__name__}: {error}). "
+            "Check the survey and choices sheets for merged cells, stray columns or rows without a type."
+        ) from None
+    xform = xml.encode("utf-8")
+    summary = xform_reader.summarise(xform)
+    return ConvertedForm(
+        xform=xform,
+        form_id=summary.form_id,
+        version=summary.version or "",
+        title=summary.title,
+        warnings=[str(w) for w in warnings],
+        itemsets_csv=itemsets.encode("utf-8") if itemsets else None,
+        version_assigned=version_assigned,
+    )
+
+
+def _take_xform(content: bytes, now: datetime | None) -> ConvertedForm:
+    try:
+        summary = xform_reader.summarise(content)
+        xform_reader.field_tree(content)
+    except (UnsafeOrBadXml, xform_reader.XFormError) as error:
+        raise FormError(f"this XForm cannot be used: {error}") from None
+    version_assigned = summary.version is None
+    if version_assigned:
+        content = _write_version(content, assigned_version(now))
+        summary = xform_reader.summarise(content)
+    return ConvertedForm(
+        xform=content,
+        form_id=summary.form_id,
+        version=summary.version or "",
+        title=summary.title,
+        version_assigned=version_assigned,
+    )
+
+
+def _write_version(xform: bytes, version: str) -> bytes:
+    """Add version="…" to the primary instance's root tag, changing no other byte."""
+    text = xform.decode("utf-8")
+    match = re.search(r"<instance(?:\s[^>]*)?>\s*<([\w:.\-]+)((?:\s[^>]*?)?)\sid=(\"[^\"]*\"|'[^']*')", text)
+    if not match:
+        raise FormError("the XForm's instance root has no id attribute")
+    end = match.end()
+    return (text[:end] + f' version="{version}"' + text[end:]).encode("utf-8")
+
+
+_ROW = re.compile(r"\[row\s*:\s*(\d+)\]")
+_SHEET = re.compile(r"(?:the\s+)?'?(survey|choices|settings|external_choices|entities)'?\s+sheet|sheet[:\s]+'([^']+)'", re.I)
+
+
+def _form_error(error: PyXFormError) -> FormError:
+    message = str(error)
+    context = getattr(error, "context", None) or {}
+    row = context.get("row")
+    sheet = context.get("sheet") or context.get("sheet_name")
+    column = context.get("column")
+    if row is None and (match := _ROW.search(message)):
+        row = int(match.group(1))
+    if sheet is None and (match := _SHEET.search(message)):
+        sheet = (match.group(1) or match.group(2)).lower()
+    if sheet is None and row is not None:
+        sheet = "survey"
+    clean = _ROW.sub("", message).strip(" :-")
+    return FormError(clean, sheet=sheet, row=int(row) if row is not None else None, column=column)
+
+
+def validate(xform: bytes) -> list[str]:
+    """Run ODK Validate (JavaRosa); return its warnings, raise ``FormError`` on errors."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "form.xml"
+        path.write_bytes(xform)
+        try:
+            warnings = odk_validate.check_xform(str(path))
+        except odk_validate.ODKValidateError as error:
+            detail = str(error).replace(str(path), "form").strip()
+            raise FormError(f"ODK Validate (JavaRosa) rejected the form: {detail}") from None
+    return [str(w).replace(str(path), "form") for w in warnings or []]
