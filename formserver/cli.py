@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = member.add_parser("add")
     add.add_argument("slug")
     add.add_argument("email")
-    add.add_argument("--role", required=True, choices=["manager", "collector", "viewer"])
+    add.add_argument("--role", required=True, help="manager, collector or viewer")
 
     form = sub.add_parser("form", help="forms").add_subparsers(dest="action", required=True)
     add = form.add_parser("add", help="upload an XLSForm or XForm as a new version")
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     state = form.add_parser("state")
     state.add_argument("slug")
     state.add_argument("form_id")
-    state.add_argument("state", choices=["open", "closing", "closed"])
+    state.add_argument("state", help="open, closing or closed")
     listing = form.add_parser("list")
     listing.add_argument("slug")
     media = form.add_parser("media", help="attach media files to the newest version")
