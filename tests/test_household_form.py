@@ -500,7 +500,8 @@ def test_members_and_violations_are_the_two_repeats(xform):
     repeats = {r.get("nodeset"): r for r in xform.find("h:body", NS).iter(f"{{{NS['x']}}}repeat")}
     assert set(repeats) == {KEY_PATHS["member"], KEY_PATHS["violation"]}
     # One member entry per household member counted in the household section.
-    assert repeats[KEY_PATHS["member"]].get(f"{{{NS['jr']}}}count").strip() == "/data/intake/household/member_count"
+    count = repeats[KEY_PATHS["member"]].get(f"{{{NS['jr']}}}count")
+    assert count.strip() == "/data/intake/household/member_count"
 
 
 def test_key_fields_are_where_submissions_and_exports_expect_them(xform, binds):
@@ -548,23 +549,27 @@ THAI = re.compile(r"[\u0e00-\u0e7f]")
 LATIN = re.compile(r"[A-Za-z]")
 
 
+UNLABELLED_TYPES = {"calculate", "start", "end", "today", "deviceid", "username"}
+TRANSLATED = ("label", "hint", "constraint_message", "required_message")
+
+
 def test_every_label_has_thai_and_english(sheets):
     for row in sheets["survey"]:
-        if row["type"].startswith("end_") or row["type"] in {"calculate", "start", "end", "today", "deviceid", "username"}:
+        if row["type"].startswith("end_") or row["type"] in UNLABELLED_TYPES:
             continue
         assert row.get(f"label::{TH}") and row.get(f"label::{EN}"), row["name"]
 
 
 def test_every_hint_constraint_message_and_required_message_has_thai_and_english(sheets):
     for row in sheets["survey"]:
-        for column in ("label", "hint", "constraint_message", "required_message"):
+        for column in TRANSLATED:
             present = [lang for lang in LANGUAGES if row.get(f"{column}::{lang}")]
             assert present in ([], list(LANGUAGES)), (row["name"], column)
         if row.get("constraint"):
             assert row.get(f"constraint_message::{TH}") and row.get(f"constraint_message::{EN}"), row["name"]
         if row.get("required") == "yes":
             assert row.get(f"required_message::{TH}") and row.get(f"required_message::{EN}"), row["name"]
-    untranslated = {c for row in sheets["survey"] for c in row if c in {"label", "hint", "constraint_message", "required_message"}}
+    untranslated = {c for row in sheets["survey"] for c in row if c in TRANSLATED}
     assert untranslated == set()
 
 
@@ -576,7 +581,7 @@ def test_every_choice_has_thai_and_english(sheets):
 def test_thai_texts_are_in_thai_script_and_english_texts_in_latin_script(sheets):
     for sheet in ("survey", "choices"):
         for row in sheets[sheet]:
-            for column in ("label", "hint", "constraint_message", "required_message"):
+            for column in TRANSLATED:
                 if row.get(f"{column}::{TH}"):
                     assert THAI.search(row[f"{column}::{TH}"]), (row["name"], column)
                     assert LATIN.search(row[f"{column}::{EN}"]), (row["name"], column)
@@ -663,14 +668,14 @@ def check_digit(first12: str) -> str:
 
 def test_the_id_number_constraint_accepts_one_check_digit_out_of_ten(id_constraint):
     rng = random.Random(4)
-    prefixes = ["0" + "".join(rng.choice("0123456789") for _ in range(11)) for _ in range(40)]
-    prefixes += [rng.choice("12345678") + "".join(rng.choice("0123456789") for _ in range(11)) for _ in range(40)]
+    digits = "0123456789"
+    prefixes = [first + "".join(rng.choice(digits) for _ in range(11)) for first in "0" * 40 + "12345678" * 5]
     for prefix in prefixes:
         accepted = [d for d in "0123456789" if value_of(id_constraint, prefix + d)]
         assert accepted == [check_digit(prefix)], prefix
 
 
-def test_the_constraint_message_explains_the_id_rule_in_both_languages(paths, binds, itext):
+def test_the_constraint_message_explains_the_id_rule_in_both_languages(binds, itext):
     message = binds[KEY_PATHS["id_number"]][f"{{{NS['jr']}}}constraintMsg"]
     text_id = re.fullmatch(r"jr:itext\('(.+)'\)", message).group(1)
     assert "13" in itext[TH][text_id] and "13" in itext[EN][text_id]
@@ -701,7 +706,7 @@ def test_the_date_of_birth_constraint_is_not_after_today(binds):
     assert binds["/data/intake/member/dob"]["constraint"] == ". <= today()"
 
 
-@pytest.mark.parametrize(("dob", "age"), [(born_years_ago(0), "0"), (born_years_ago(14), "14"), (born_years_ago(45), "45")])
+@pytest.mark.parametrize(("dob", "age"), [(born_years_ago(n), str(n)) for n in (0, 14, 45)])
 def test_age_is_calculated_from_the_date_of_birth(interview, dob, age):
     assert interview(dob=dob).value("age") == age
 
@@ -764,7 +769,9 @@ def test_work_permit_is_asked_only_of_working_age_non_thais(interview, age, lega
     assert member.asked("work_permit") is asked
 
 
-@pytest.mark.parametrize(("age", "asked"), [(2, False), (3, True), (10, True), (17, True), (18, False), (40, False)])
+@pytest.mark.parametrize(
+    ("age", "asked"), [(2, False), (3, True), (10, True), (17, True), (18, False), (40, False)]
+)
 def test_schooling_is_asked_only_for_school_age_children(interview, age, asked):
     assert interview(dob=born_years_ago(age), consent_guardian="yes").asked("schooling") is asked
 
@@ -828,14 +835,18 @@ def test_the_place_lists_cover_six_provinces_82_districts_and_604_subdistricts(x
 def test_district_and_subdistrict_choices_are_filtered_by_the_parent(xform):
     district = control(xform, "/data/intake/location/district").find("x:itemset", NS)
     subdistrict = control(xform, "/data/intake/location/subdistrict").find("x:itemset", NS)
-    assert district.get("nodeset").replace(" ", "") == "instance('district')/root/item[province=/data/intake/location/province]"
-    assert subdistrict.get("nodeset").replace(" ", "") == "instance('subdistrict')/root/item[district=/data/intake/location/district]"
+    assert district.get("nodeset").replace(" ", "") == (
+        "instance('district')/root/item[province=/data/intake/location/province]"
+    )
+    assert subdistrict.get("nodeset").replace(" ", "") == (
+        "instance('subdistrict')/root/item[district=/data/intake/location/district]"
+    )
 
 
 @pytest.fixture(scope="module")
 def places():
     if not PLACES.is_dir():
-        pytest.skip(f"../shared/thai-places not present: {PLACES} (a clone of the repository has no ../shared)")
+        pytest.skip(f"../shared/thai-places not present: {PLACES} (a clone has no ../shared)")
 
     def read(name):
         with (PLACES / name).open(encoding="utf-8-sig", newline="") as f:
