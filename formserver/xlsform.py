@@ -180,6 +180,21 @@ def validate(xform: bytes) -> list[str]:
         try:
             warnings = odk_validate.check_xform(str(path))
         except odk_validate.ODKValidateError as error:
-            detail = str(error).replace(str(path), "form").strip()
-            raise FormError(f"ODK Validate (JavaRosa) rejected the form: {detail}") from None
+            raise FormError(f"ODK Validate (JavaRosa) rejected the form: {_validator_detail(str(error))}") from None
     return [str(w).replace(str(path), "form") for w in warnings or []]
+
+
+_VALIDATOR_NOISE = re.compile(
+    r"^(ODK Validate Errors:|>> Something broke the parser\.|Caused by:|\.\.\. \d+ more|"
+    r"The following files failed validation:|.*\.xml$|Result: Invalid|\s*at )"
+)
+
+
+def _validator_detail(report: str) -> str:
+    """JavaRosa's own sentences, without the Java stack and the temporary file's name."""
+    lines = []
+    for line in report.splitlines():
+        line = line.strip()
+        if line and not _VALIDATOR_NOISE.match(line) and line not in lines:
+            lines.append(line)
+    return " ".join(lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from lxml import etree
 
@@ -186,3 +188,20 @@ def test_an_xform_upload_is_taken_as_it_is(session, blobs, organisation):
     stored = upload(session, blobs, organisation, xml, filename="raw.xml").version
     assert stored.form.form_id == "raw"
     assert stored.xform.replace(f' version="{stored.version}"'.encode(), b"") == xml
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="Java is not installed: JavaRosa validation is optional")
+def test_javarosa_errors_refuse_the_upload_and_store_nothing(session, blobs, organisation):
+    content = xlsform(
+        [
+            {"type": "integer", "name": "a", "label": "A"},
+            {"type": "calculate", "name": "b", "calculation": "unknownfunc(${a})"},
+        ],
+        settings={"form_id": "jr", "version": "1"},
+    )
+    with pytest.raises(FormError) as refused:
+        upload(session, blobs, organisation, content, validate_with_java=True)
+    assert "JavaRosa" in refused.value.message
+    assert "cannot handle function 'unknownfunc'" in refused.value.message
+    assert "Exception" not in refused.value.message
+    assert forms.forms_of(session, organisation) == []
