@@ -24,7 +24,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["formserver.blobs"] = BlobStore(settings.blob_dir)
     app.teardown_appcontext(close_request_session)
 
-    from .web import blueprint as web_blueprint
+    from .web import init_app as init_web
 
-    app.register_blueprint(web_blueprint)
+    init_web(app)  # the web pages: sign-in, CSRF, idle sessions, security headers
+
+    from .openrosa import blueprint as openrosa_blueprint
+
+    app.register_blueprint(openrosa_blueprint)
+    if settings.behind_proxy:
+        # Trust X-Forwarded-Proto/-Host (and -For) from the one TLS proxy in front, and only then:
+        # absolute URLs given to phones are built from them.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
     return app

@@ -292,3 +292,7 @@ def serve(context: Context, args) -> None:
     from .server import run
 
     run(context.settings, host=args.host, port=args.port, workers=args.workers)
+
+
+# Device accounts and kept-aside resubmissions: `formserver appuser ...`, `formserver submission ...`.
+from .openrosa import commands as _openrosa_commands  # noqa: E402,F401

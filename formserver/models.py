@@ -277,6 +277,10 @@ class SubmissionConflict(Base):
     device_id: Mapped[str | None] = mapped_column(String(255))
     submitter_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     submitter_app_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    # The files sent with the differing XML, already in the blob store:
+    # [{"name", "sha256", "size", "content_type"}], so that "take new" loses nothing.
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)
     resolved_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     resolution: Mapped[str | None] = mapped_column(String(32))

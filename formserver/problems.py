@@ -69,6 +69,95 @@ CATALOGUE: dict[str, Kind] = {
     "member.bad_role": Kind(
         400, "{role} is not a role: use manager, collector or viewer.", "{role} ไม่ใช่บทบาท: ใช้ manager, collector หรือ viewer"
     ),
+    "member.last_manager": Kind(
+        409,
+        "{email} is the last manager of this organisation: make someone else a manager first.",
+        "{email} เป็นผู้จัดการคนสุดท้ายของหน่วยงานนี้ โปรดตั้งผู้จัดการคนอื่นก่อน",
+    ),
+    # Signing in on the web
+    "signin.failed": Kind(401, "The e-mail address or the password is not right.", "อีเมลหรือรหัสผ่านไม่ถูกต้อง"),
+    "signin.throttled": Kind(
+        429,
+        "Too many failed sign-ins for this account. Wait {minutes} minute(s), then try again.",
+        "ลงชื่อเข้าใช้บัญชีนี้ผิดหลายครั้งเกินไป โปรดรอ {minutes} นาทีแล้วลองใหม่",
+    ),
+    # Submissions from phones (formserver/submissions.py, formserver/openrosa/). Collect shows these words.
+    "submission.no_xml": Kind(
+        400,
+        "The request has no xml_submission_file part: send the submission as multipart/form-data.",
+        "ไม่พบไฟล์ข้อมูล (xml_submission_file) ในคำขอ",
+    ),
+    "submission.malformed": Kind(400, "The submission is not valid XML: {detail}", "ข้อมูลที่ส่งมาไม่ใช่ XML ที่ถูกต้อง: {detail}"),
+    "submission.no_form_id": Kind(
+        400, "The submission does not say which form it belongs to (no id).", "ข้อมูลที่ส่งมาไม่ระบุรหัสแบบฟอร์ม (id)"
+    ),
+    "submission.no_instance_id": Kind(
+        400, "The submission has no meta/instanceID.", "ข้อมูลที่ส่งมาไม่มีรหัสรายการ (meta/instanceID)"
+    ),
+    "submission.unknown_form": Kind(
+        404, "There is no form {form_id} in this organisation.", "ไม่พบแบบฟอร์ม {form_id} ในหน่วยงานนี้"
+    ),
+    "submission.unknown_version": Kind(
+        404,
+        "Form {form_id} has no version {version}: get blank forms again.",
+        "แบบฟอร์ม {form_id} ไม่มีเวอร์ชัน {version} โปรดดาวน์โหลดแบบฟอร์มใหม่",
+    ),
+    "submission.conflict": Kind(
+        409,
+        "A submission with ID {instance_id} already exists with different XML. Yours was kept aside for a manager.",
+        "มีข้อมูลรหัส {instance_id} อยู่แล้วแต่เนื้อหาต่างกัน ข้อมูลของคุณถูกเก็บไว้ให้ผู้จัดการตรวจสอบ",
+    ),
+    "submission.too_large": Kind(
+        413,
+        "{filename} is larger than the limit of {limit_mb} MB. Nothing was stored.",
+        "{filename} ใหญ่เกินขีดจำกัด {limit_mb} MB จึงยังไม่ได้บันทึก",
+    ),
+    "submission.cut_off": Kind(
+        400, "The upload was cut off before its end: send it again.", "การส่งข้อมูลขาดหายกลางทาง โปรดส่งอีกครั้ง"
+    ),
+    "submission.forbidden": Kind(
+        403,
+        "This account may not send submissions to organisation {slug}.",
+        "บัญชีนี้ไม่มีสิทธิ์ส่งข้อมูลให้หน่วยงาน {slug}",
+    ),
+    "submission.not_assigned": Kind(
+        403, "Form {form_id} is not assigned to this account.", "แบบฟอร์ม {form_id} ไม่ได้มอบหมายให้บัญชีนี้"
+    ),
+    "submission.conflict_not_found": Kind(
+        404, "There is no kept-aside submission {conflict_id}.", "ไม่พบข้อมูลที่เก็บไว้ตรวจสอบหมายเลข {conflict_id}"
+    ),
+    "submission.conflict_resolved": Kind(
+        409,
+        "Kept-aside submission {conflict_id} was already resolved ({resolution}).",
+        "ข้อมูลที่เก็บไว้ตรวจสอบหมายเลข {conflict_id} ได้ตัดสินแล้ว ({resolution})",
+    ),
+    "submission.bad_resolution": Kind(
+        400,
+        "{resolution} is not a resolution: use keep_stored or take_new.",
+        "{resolution} ไม่ใช่วิธีตัดสิน: ใช้ keep_stored หรือ take_new",
+    ),
+    # Phones and device accounts (formserver/appusers.py, formserver/openrosa/auth.py)
+    "appuser.exists": Kind(409, "Device account {name} already exists.", "มีบัญชีอุปกรณ์ชื่อ {name} อยู่แล้ว"),
+    "appuser.not_found": Kind(404, "There is no device account {name}.", "ไม่พบบัญชีอุปกรณ์ชื่อ {name}"),
+    "appuser.bad_name": Kind(
+        400, "A device account needs a name of 1 to 200 characters.", "ชื่อบัญชีอุปกรณ์ต้องมี 1 ถึง 200 ตัวอักษร"
+    ),
+    "appuser.revoked": Kind(409, "Device account {name} was revoked.", "บัญชีอุปกรณ์ {name} ถูกเพิกถอนแล้ว"),
+    "appuser.sign_in_required": Kind(
+        401,
+        "Sign in with your e-mail address and password.",
+        "โปรดลงชื่อเข้าใช้ด้วยอีเมลและรหัสผ่าน",
+    ),
+    "appuser.token_invalid": Kind(
+        401,
+        "This server address is not valid or was revoked: ask your coordinator for a new QR code.",
+        "ที่อยู่เซิร์ฟเวอร์นี้ใช้ไม่ได้หรือถูกเพิกถอนแล้ว โปรดขอ QR code ใหม่จากผู้ประสานงาน",
+    ),
+    "appuser.no_access": Kind(
+        403,
+        "This account may not use the forms of organisation {slug}.",
+        "บัญชีนี้ไม่มีสิทธิ์ใช้แบบฟอร์มของหน่วยงาน {slug}",
+    ),
 }
 
 

@@ -230,6 +230,8 @@ def upgrade() -> None:
     sa.Column('device_id', sa.String(length=255), nullable=True),
     sa.Column('submitter_user_id', sa.Integer(), nullable=True),
     sa.Column('submitter_app_user_id', sa.Integer(), nullable=True),
+    sa.Column('user_agent', sa.String(length=255), nullable=True),
+    sa.Column('attachments', sa.JSON(), nullable=False),
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('resolved_by_id', sa.Integer(), nullable=True),
     sa.Column('resolution', sa.String(length=32), nullable=True),

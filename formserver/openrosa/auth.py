@@ -1,0 +1,228 @@
+"""Who a phone is: a device account's token URL, or a person with HTTP Digest (Basic on https only).
+
+ODK Collect sends credentials only after a 401 challenge, then preemptively on
+every request with the same nonce and a growing nonce count. Nonces are the
+hex time they were made plus an HMAC of it with the secret key, so every
+worker and every restart accepts them without shared state; after
+``NONCE_LIFETIME`` a correct answer gets 401 with ``stale=true`` and Collect
+retries with the new nonce. Nonce counts are not tracked (Collect reuses a
+nonce with nc+1, and workers share nothing): within a nonce's lifetime a
+captured request could be replayed to the same URL, which is why the internet
+should reach formserver over TLS.
+
+Digest is checked against ``User.digest_ha1`` = MD5(email:realm:password), the
+only thing Digest can be checked against: see README "Phones: ODK Collect".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import Authorization
+
+from .. import permissions
+from ..accounts import password_matches
+from ..config import Settings
+from ..models import AppUser, Organisation, User
+from ..problems import Problem
+
+NONCE_LIFETIME = 3600  # seconds
+APP_USER_VERBS = frozenset({"organisation.read", "form.list_open", "submission.create"})
+
+
+@dataclass
+class Access:
+    """The organisation a request is for, who is asking, and the absolute URL prefix for links."""
+
+    organisation: Organisation
+    user: User | None
+    app_user: AppUser | None
+    base_url: str
+
+    def can(self, session: Session, verb: str) -> bool:
+        if self.app_user is not None:
+            return verb in APP_USER_VERBS and self.app_user.organisation_id == self.organisation.id
+        return permissions.can(session, self.user, verb, self.organisation)
+
+
+# --------------------------------------------------------------------------- nonces
+
+
+def make_nonce(secret: str, now: float | None = None) -> str:
+    stamp = format(int(now if now is not None else time.time()), "x")
+    return f"{stamp}.{_sign(secret, stamp)}"
+
+
+def _sign(secret: str, stamp: str) -> str:
+    return hmac.new(secret.encode("utf-8"), b"digest-nonce:" + stamp.encode("ascii"), hashlib.sha256).hexdigest()[:40]
+
+
+def nonce_state(secret: str, nonce: str, now: float | None = None) -> str:
+    """``valid``, ``stale`` (ours but too old) or ``invalid``."""
+    stamp, _, mac = (nonce or "").partition(".")
+    try:
+        made = int(stamp, 16)
+    except ValueError:
+        return "invalid"
+    if not hmac.compare_digest(mac, _sign(secret, stamp)):
+        return "invalid"
+    age = (now if now is not None else time.time()) - made
+    if age < -60:
+        return "invalid"
+    return "stale" if age > NONCE_LIFETIME else "valid"
+
+
+def challenges(settings: Settings, *, https: bool, stale: bool = False) -> list[str]:
+    """The WWW-Authenticate values of a 401: Digest always, Basic only over https."""
+    digest = f'Digest realm="{settings.digest_realm}", qop="auth", nonce="{make_nonce(settings.secret_key)}", algorithm=MD5'
+    if stale:
+        digest += ", stale=true"
+    values = [digest]
+    if https:
+        values.append(f'Basic realm="{settings.digest_realm}", charset="UTF-8"')
+    return values
+
+
+# --------------------------------------------------------------------------- digest
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def digest_response(
+    ha1: str, *, method: str, uri: str, nonce: str, nc: str | None, cnonce: str | None, qop: str | None, algorithm: str | None
+) -> str:
+    """RFC 2617's request-digest for a stored HA1 (MD5 or MD5-sess, qop auth or none)."""
+    if (algorithm or "MD5").upper() == "MD5-SESS":
+        ha1 = _md5(f"{ha1}:{nonce}:{cnonce or ''}")
+    ha2 = _md5(f"{method}:{uri}")
+    if qop:
+        return _md5(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+    return _md5(f"{ha1}:{nonce}:{ha2}")
+
+
+def request_uri(environ: dict) -> str:
+    """The request target as the client sent it (gunicorn: RAW_URI), or rebuilt from the WSGI environ."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        if "://" in raw.split("?", 1)[0]:
+            parts = urlsplit(raw)
+            raw = parts.path + (f"?{parts.query}" if parts.query else "")
+        return raw
+    path = quote((environ.get("SCRIPT_NAME") or "") + (environ.get("PATH_INFO") or ""), safe="/;=,~!$&'()*+:@")
+    query = environ.get("QUERY_STRING")
+    return f"{path}?{query}" if query else path
+
+
+def _same_uri(digested: str, raw: str) -> bool:
+    if "://" in digested.split("?", 1)[0]:
+        parts = urlsplit(digested)
+        digested = parts.path + (f"?{parts.query}" if parts.query else "")
+    return digested == raw or unquote(digested) == unquote(raw)
+
+
+def check_digest(session: Session, settings: Settings, credentials: Authorization, method: str, environ: dict) -> User:
+    """The user whose Digest answer is right for this request; raises the 401 problem otherwise."""
+    params = credentials.parameters
+    username = (params.get("username") or "").strip().lower()
+    nonce = params.get("nonce") or ""
+    uri = params.get("uri") or ""
+    qop = params.get("qop")
+    if params.get("realm") != settings.digest_realm or not username or not params.get("response"):
+        raise Problem("appuser.sign_in_required")
+    if qop is not None and qop != "auth":
+        raise Problem("appuser.sign_in_required")
+    state = nonce_state(settings.secret_key, nonce)
+    if state == "invalid" or not _same_uri(uri, request_uri(environ)):
+        raise Problem("appuser.sign_in_required")
+    user = session.scalar(select(User).where(User.email == username))
+    if user is None or not user.digest_ha1:
+        raise Problem("appuser.sign_in_required")
+    expected = digest_response(
+        user.digest_ha1,
+        method=method,
+        uri=uri,
+        nonce=nonce,
+        nc=params.get("nc"),
+        cnonce=params.get("cnonce"),
+        qop=qop,
+        algorithm=params.get("algorithm"),
+    )
+    if not hmac.compare_digest(expected, (params.get("response") or "").lower()):
+        raise Problem("appuser.sign_in_required")
+    if state == "stale":
+        raise Problem("appuser.sign_in_required", stale=True)
+    return user
+
+
+# --------------------------------------------------------------------------- basic (https only)
+
+_BASIC_VERIFIED: dict[tuple[int, str], str] = {}
+
+
+def check_basic(session: Session, credentials: Authorization) -> User:
+    """The user of a Basic header; the slow password hash is checked once per password per process."""
+    username = (credentials.username or "").strip().lower()
+    password = credentials.password or ""
+    user = session.scalar(select(User).where(User.email == username)) if username else None
+    if user is None or not password:
+        raise Problem("appuser.sign_in_required")
+    key = (user.id, user.password_hash)
+    fingerprint = hashlib.sha256(f"{user.password_hash}\0{password}".encode("utf-8")).hexdigest()
+    if _BASIC_VERIFIED.get(key) != fingerprint:
+        if not password_matches(user, password):
+            raise Problem("appuser.sign_in_required")
+        if len(_BASIC_VERIFIED) > 1000:
+            _BASIC_VERIFIED.clear()
+        _BASIC_VERIFIED[key] = fingerprint
+    return user
+
+
+# --------------------------------------------------------------------------- one entry point
+
+
+def authenticate(
+    session: Session,
+    settings: Settings,
+    *,
+    slug: str,
+    token: str | None,
+    authorization: Authorization | None,
+    method: str,
+    environ: dict,
+    https: bool,
+    root_url: str,
+) -> Access:
+    """Who is asking, for which organisation; raises a 401/403/404 problem otherwise."""
+    root_url = root_url.rstrip("/")
+    if token is not None:
+        row = session.execute(
+            select(AppUser, Organisation)
+            .join(Organisation, Organisation.id == AppUser.organisation_id)
+            .where(AppUser.token == token)
+        ).first() if 0 < len(token) <= 64 else None
+        if row is None or row[0].revoked_at is not None:
+            raise Problem("appuser.token_invalid")
+        app_user, organisation = row
+        if organisation.slug != slug:
+            raise Problem("appuser.no_access", slug=slug)
+        return Access(organisation, None, app_user, f"{root_url}/key/{token}/o/{slug}")
+    if authorization is None:
+        raise Problem("appuser.sign_in_required")
+    if authorization.type == "digest" and authorization.parameters:
+        user = check_digest(session, settings, authorization, method, environ)
+    elif authorization.type == "basic" and https:
+        user = check_basic(session, authorization)
+    else:
+        raise Problem("appuser.sign_in_required")
+    organisation = session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if organisation is None:
+        raise Problem("organisation.not_found", slug=slug)
+    return Access(organisation, user, None, f"{root_url}/o/{slug}")

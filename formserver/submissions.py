@@ -1,0 +1,716 @@
+"""Ingest: what a phone sends becomes a Submission, exactly once, with all its files.
+
+``ingest()`` is the one path in. It parses the instance with the safe parser,
+finds the form and version it names within the organisation, deduplicates by
+instanceID, and stores the XML byte for byte with its attachments:
+
+- blobs first (written to the blob store's temporary folder while the upload
+  streams in, fsynced, then renamed to their sha256 names), rows after, in one
+  transaction; a crash leaves the submission with all its rows or none of them
+  (at worst an unreferenced blob, which is harmless and content addressed);
+- the same instanceID with byte-identical XML is the same submission: files
+  not stored yet are added (Collect's split uploads and retries), and the
+  answer is success again;
+- the same instanceID with different XML is kept aside as a
+  ``SubmissionConflict`` for a manager, never dropped, and refused with 409;
+- ``meta/deprecatedID`` naming a stored submission makes the new one an edit:
+  a new row whose ``root_id`` is the first version, the others no longer current.
+
+Two identical uploads at the same moment store one row: the unique constraint
+(form_id, instance_id) decides, the loser rolls back, reads the winner and
+compares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Sequence
+
+from lxml import etree
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import audit
+from .appusers import assigned
+from .models import (
+    AppUser,
+    Form,
+    FormAssignment,
+    FormState,
+    FormVersion,
+    Organisation,
+    Submission,
+    SubmissionAttachment,
+    SubmissionConflict,
+    User,
+    utcnow,
+)
+from .problems import Problem
+from .storage import BlobStore
+from .xml import UnsafeOrBadXml, local_name, parse
+
+CHUNK = 256 * 1024
+MAX_NAME = 255
+
+
+# --------------------------------------------------------------------------- files
+
+
+class PendingBlob:
+    """A file being received: streamed to the blob store's temporary folder, hashed as it goes.
+
+    Nothing is visible under a real name until ``commit()``; ``discard()`` removes
+    the temporary file. Past ``limit`` bytes the rest is counted but not written,
+    so the caller can read the request to its end and answer 413.
+    """
+
+    def __init__(self, blobs: BlobStore, limit: int | None = None):
+        self.blobs = blobs
+        self.limit = limit
+        self.size = 0
+        self.too_large = False
+        self._sha = hashlib.sha256()
+        fd, self._tmp = tempfile.mkstemp(dir=blobs.root / "tmp", prefix="upload-")
+        self._file = os.fdopen(fd, "wb")
+        self.sha256: str | None = None
+        self.committed = False
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.too_large:
+            return
+        if self.limit is not None and self.size > self.limit:
+            self.too_large = True
+            self._close_and_remove()
+            return
+        self._sha.update(data)
+        self._file.write(data)
+
+    def finish(self) -> None:
+        """All data received: flush to disk so that a later rename is durable."""
+        if self.too_large or self.sha256 is not None:
+            return
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self.sha256 = self._sha.hexdigest()
+
+    def commit(self) -> str:
+        """Put the blob under its sha256 name (once); return the digest."""
+        if self.committed:
+            return self.sha256
+        self.finish()
+        if self.too_large:
+            raise ValueError("a blob over the limit cannot be committed")
+        target = self.blobs.path(self.sha256)
+        if target.exists():
+            os.unlink(self._tmp)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._tmp, target)
+            _fsync_directory(target.parent)
+        self.committed = True
+        return self.sha256
+
+    def discard(self) -> None:
+        if not self.committed:
+            self._close_and_remove()
+
+    def _close_and_remove(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        try:
+            os.unlink(self._tmp)
+        except FileNotFoundError:
+            pass
+
+
+def _fsync_directory(path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class ReceivedFile:
+    """An attachment as received: the client's file name (data only, never a path) and its pending blob."""
+
+    name: str
+    content_type: str
+    blob: PendingBlob
+
+    @classmethod
+    def from_bytes(
+        cls, blobs: BlobStore, name: str, content: bytes, content_type: str = "application/octet-stream"
+    ) -> "ReceivedFile":
+        blob = PendingBlob(blobs)
+        blob.write(content)
+        blob.finish()
+        return cls(attachment_name(name), content_type, blob)
+
+
+def attachment_name(filename: str) -> str:
+    """The base name of a client's file name, as data: no folders, no control characters."""
+    name = PurePosixPath((filename or "").replace("\\", "/")).name
+    name = "".join(c for c in name if c >= " " and c != "\x7f").strip()
+    if name in ("", ".", ".."):
+        name = "attachment"
+    return name[:MAX_NAME]
+
+
+# --------------------------------------------------------------------------- the instance
+
+
+@dataclass(frozen=True)
+class Instance:
+    """What ingest needs from a submitted instance."""
+
+    root: etree._Element
+    form_id: str
+    version: str | None
+    instance_id: str
+    deprecated_id: str | None
+    instance_name: str | None
+
+
+def read_instance(xml: bytes) -> Instance:
+    """Parse with the one safe parser and pick out the ids; raises ``Problem`` (400)."""
+    try:
+        root = parse(xml)
+    except UnsafeOrBadXml as error:
+        raise Problem("submission.malformed", detail=str(error)) from None
+    form_id = (root.get("id") or "").strip()
+    if not form_id:
+        raise Problem("submission.no_form_id")
+    meta = _child(root, "meta")
+    instance_id = _text(_child(meta, "instanceID")) or (root.get("instanceID") or "").strip()
+    if not instance_id:
+        raise Problem("submission.no_instance_id")
+    if len(instance_id) > MAX_NAME:
+        raise Problem("submission.malformed", detail="the instanceID is longer than 255 characters")
+    return Instance(
+        root=root,
+        form_id=form_id,
+        version=(root.get("version") or "").strip() or None,
+        instance_id=instance_id,
+        deprecated_id=(_text(_child(meta, "deprecatedID")) or None),
+        instance_name=(_text(_child(meta, "instanceName")) or None),
+    )
+
+
+def _child(element, name: str):
+    """The first child with this local name (meta may be ``orx:meta``)."""
+    if element is None:
+        return None
+    for child in element:
+        if isinstance(child.tag, str) and local_name(child) == name:
+            return child
+    return None
+
+
+def _text(element) -> str:
+    return (element.text or "").strip() if element is not None else ""
+
+
+_BINARY_PATHS: dict[str, frozenset[str]] = {}
+
+
+def binary_paths(session: Session, version_pk: int, xform_md5: str) -> frozenset[str]:
+    """Paths (below the instance root) of the form's binary fields; cached by the XForm's md5,
+    since the field tree is derived from the XForm and a stored XForm never changes."""
+    cached = _BINARY_PATHS.get(xform_md5)
+    if cached is None:
+        tree = session.scalar(select(FormVersion.field_tree).where(FormVersion.id == version_pk)) or {}
+        paths = set()
+        stack = list(tree.get("fields", []))
+        while stack:
+            node = stack.pop()
+            if node.get("kind") == "field" and node.get("type") == "binary":
+                paths.add(node["path"].split("/", 2)[-1])
+            stack.extend(node.get("children", []))
+        cached = _BINARY_PATHS[xform_md5] = frozenset(paths)
+    return cached
+
+
+def count_expected_attachments(root: etree._Element, paths: frozenset[str]) -> int:
+    """How many binary fields have a value in this instance (repeats counted once per row)."""
+    if not paths:
+        return 0
+    count = 0
+
+    def walk(element, prefix: str) -> None:
+        nonlocal count
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            path = f"{prefix}{local_name(child)}"
+            if path in paths:
+                if (child.text or "").strip():
+                    count += 1
+            elif len(child):
+                walk(child, path + "/")
+
+    walk(root, "")
+    return count
+
+
+# --------------------------------------------------------------------------- forms
+
+
+@dataclass(frozen=True)
+class Target:
+    form_pk: int
+    form_id: str
+    state: str
+    version_pk: int
+    version: str
+    xform_md5: str
+    has_assignments: bool
+
+
+def find_target(session: Session, organisation: Organisation, form_id: str, version: str | None) -> Target:
+    """The form and version an instance names, in one query; 404 problems when either is unknown.
+
+    An instance without a version attribute is taken as the version phones are served.
+    """
+    has_assignments = exists().where(FormAssignment.form_id == Form.id).correlate(Form)
+    query = (
+        select(
+            Form.id,
+            Form.state,
+            FormVersion.id,
+            FormVersion.version,
+            FormVersion.xform_md5,
+            has_assignments,
+        )
+        .join(FormVersion, FormVersion.form_id == Form.id)
+        .where(Form.organisation_id == organisation.id, Form.form_id == form_id)
+    )
+    if version is not None:
+        query = query.where(FormVersion.version == version)
+    else:
+        query = query.where(FormVersion.published_at.is_not(None)).order_by(
+            FormVersion.published_at.desc(), FormVersion.id.desc()
+        ).limit(1)
+    row = session.execute(query).first()
+    if row is None:
+        known = session.scalar(
+            select(Form.id).where(Form.organisation_id == organisation.id, Form.form_id == form_id)
+        )
+        if known is None:
+            raise Problem("submission.unknown_form", form_id=form_id)
+        raise Problem("submission.unknown_version", form_id=form_id, version=version or "-")
+    return Target(row[0], form_id, row[1], row[2], row[3], row[4], bool(row[5]))
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+@dataclass
+class Outcome:
+    """What happened: ``created`` (a new record), ``edit`` (a new version of one) or ``duplicate``."""
+
+    submission: Submission
+    status: str
+    attachments_added: list[str] = field(default_factory=list)
+
+
+def ingest(
+    session: Session,
+    blobs: BlobStore,
+    organisation: Organisation,
+    xml: bytes,
+    files: Sequence[ReceivedFile] = (),
+    *,
+    user: User | None = None,
+    app_user: AppUser | None = None,
+    device_id: str | None = None,
+    user_agent: str | None = None,
+) -> Outcome:
+    """Store one submission and its files, or raise ``Problem`` having stored nothing
+    (except a conflict, which is kept aside and committed before its 409 is raised).
+
+    Commits the session. Files not stored (refused, duplicates) are discarded.
+    """
+    try:
+        instance = read_instance(xml)
+        target = find_target(session, organisation, instance.form_id, instance.version)
+        if target.state == FormState.closed.value:
+            raise Problem("form.closed", form_id=target.form_id)
+        if target.has_assignments and not assigned(session, target.form_pk, user=user, app_user=app_user):
+            raise Problem("submission.not_assigned", form_id=target.form_id)
+        files = _unique_names(files)
+        xml_sha256 = hashlib.sha256(xml).hexdigest()
+        for _attempt in range(5):
+            try:
+                return _store(
+                    session, blobs, organisation, xml, xml_sha256, instance, target, files,
+                    user=user, app_user=app_user, device_id=device_id, user_agent=user_agent,
+                )
+            except IntegrityError:
+                # Someone stored the same instanceID (or attachment name) between our read and
+                # our write: start again from their committed row.
+                session.rollback()
+        raise RuntimeError(f"could not store {instance.instance_id} after repeated concurrent writes")
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        for received in files:
+            received.blob.discard()
+
+
+def _unique_names(files: Sequence[ReceivedFile]) -> list[ReceivedFile]:
+    """One file per name: the first one sent wins, the others are discarded."""
+    seen, result = set(), []
+    for received in files:
+        if received.name in seen:
+            received.blob.discard()
+        else:
+            seen.add(received.name)
+            result.append(received)
+    return result
+
+
+def _store(
+    session: Session,
+    blobs: BlobStore,
+    organisation: Organisation,
+    xml: bytes,
+    xml_sha256: str,
+    instance: Instance,
+    target: Target,
+    files: list[ReceivedFile],
+    *,
+    user: User | None,
+    app_user: AppUser | None,
+    device_id: str | None,
+    user_agent: str | None,
+) -> Outcome:
+    existing = session.scalar(
+        select(Submission).where(Submission.form_id == target.form_pk, Submission.instance_id == instance.instance_id)
+    )
+    if existing is None:
+        return _store_new(
+            session, organisation, xml, xml_sha256, instance, target, files,
+            user=user, app_user=app_user, device_id=device_id, user_agent=user_agent,
+        )
+    same = existing if existing.xml_sha256 == xml_sha256 and existing.xml == xml else None
+    same = same or _earlier_version_with(session, existing, xml, xml_sha256)
+    if same is not None:
+        added = _add_missing_attachments(session, same, files)
+        session.commit()
+        return Outcome(same, "duplicate", added)
+    _keep_aside(
+        session, organisation, existing, xml, xml_sha256, files,
+        user=user, app_user=app_user, device_id=device_id, user_agent=user_agent,
+    )
+    session.commit()
+    raise Problem("submission.conflict", instance_id=instance.instance_id)
+
+
+def _store_new(
+    session: Session,
+    organisation: Organisation,
+    xml: bytes,
+    xml_sha256: str,
+    instance: Instance,
+    target: Target,
+    files: list[ReceivedFile],
+    *,
+    user: User | None,
+    app_user: AppUser | None,
+    device_id: str | None,
+    user_agent: str | None,
+) -> Outcome:
+    previous = None
+    if instance.deprecated_id and instance.deprecated_id != instance.instance_id:
+        previous = session.scalar(
+            select(Submission).where(
+                Submission.form_id == target.form_pk, Submission.instance_id == instance.deprecated_id
+            )
+        )
+    now = utcnow()
+    submission = Submission(
+        organisation_id=organisation.id,
+        form_id=target.form_pk,
+        form_version_id=target.version_pk,
+        instance_id=instance.instance_id,
+        instance_name=instance.instance_name,
+        xml=xml,
+        xml_sha256=xml_sha256,
+        # The export developer's flattened copy goes here (one call, derived from xml).
+        data=None,
+        received_at=now,
+        submitter_user_id=user.id if user else None,
+        submitter_app_user_id=app_user.id if app_user else None,
+        device_id=_cut(device_id),
+        user_agent=_cut(user_agent),
+        deprecated_id=instance.deprecated_id,
+        is_current=True,
+        attachments_expected=count_expected_attachments(
+            instance.root, binary_paths(session, target.version_pk, target.xform_md5)
+        ),
+    )
+    for received in files:
+        submission.attachments.append(_attachment_row(received, now))
+    if previous is not None:
+        root_pk = previous.root_id or previous.id
+        submission.root_id = root_pk
+        session.execute(
+            update(Submission)
+            .where(or_(Submission.id == root_pk, Submission.root_id == root_pk), Submission.is_current.is_(True))
+            .values(is_current=False)
+        )
+    session.add(submission)
+    session.commit()
+    return Outcome(submission, "edit" if previous is not None else "created", [f.name for f in files])
+
+
+def _attachment_row(received: ReceivedFile, now) -> SubmissionAttachment:
+    sha256 = received.blob.commit()
+    return SubmissionAttachment(
+        name=received.name,
+        sha256=sha256,
+        size=received.blob.size,
+        content_type=_cut(received.content_type) or "application/octet-stream",
+        received_at=now,
+    )
+
+
+def _add_missing_attachments(session: Session, submission: Submission, files: list[ReceivedFile]) -> list[str]:
+    if not files:
+        return []
+    stored = set(
+        session.scalars(select(SubmissionAttachment.name).where(SubmissionAttachment.submission_id == submission.id))
+    )
+    now = utcnow()
+    added = []
+    for received in files:
+        if received.name in stored:
+            continue
+        row = _attachment_row(received, now)
+        row.submission_id = submission.id
+        session.add(row)
+        added.append(received.name)
+    if added:
+        session.flush()
+    return added
+
+
+def _earlier_version_with(session: Session, existing: Submission, xml: bytes, xml_sha256: str) -> Submission | None:
+    """The identical XML stored before as another version of this record (a manager took a newer one)."""
+    root_pk = existing.root_id or existing.id
+    for candidate in session.scalars(
+        select(Submission).where(
+            or_(Submission.id == root_pk, Submission.root_id == root_pk), Submission.xml_sha256 == xml_sha256
+        )
+    ):
+        if candidate.xml == xml:
+            return candidate
+    return None
+
+
+def _keep_aside(
+    session: Session,
+    organisation: Organisation,
+    existing: Submission,
+    xml: bytes,
+    xml_sha256: str,
+    files: list[ReceivedFile],
+    *,
+    user: User | None,
+    app_user: AppUser | None,
+    device_id: str | None,
+    user_agent: str | None,
+) -> SubmissionConflict:
+    """Keep the differing XML (and its files) for a manager; the same differing XML again is one conflict."""
+    conflict = session.scalar(
+        select(SubmissionConflict).where(
+            SubmissionConflict.submission_id == existing.id,
+            SubmissionConflict.xml_sha256 == xml_sha256,
+            SubmissionConflict.resolved_at.is_(None),
+        )
+    )
+    if conflict is None:
+        conflict = SubmissionConflict(
+            submission_id=existing.id,
+            xml=xml,
+            xml_sha256=xml_sha256,
+            received_at=utcnow(),
+            device_id=_cut(device_id),
+            user_agent=_cut(user_agent),
+            submitter_user_id=user.id if user else None,
+            submitter_app_user_id=app_user.id if app_user else None,
+            attachments=[],
+        )
+        session.add(conflict)
+    known = {a["name"] for a in conflict.attachments}
+    added = list(conflict.attachments)
+    for received in files:
+        if received.name not in known:
+            added.append(
+                {
+                    "name": received.name,
+                    "sha256": received.blob.commit(),
+                    "size": received.blob.size,
+                    "content_type": _cut(received.content_type) or "application/octet-stream",
+                }
+            )
+    conflict.attachments = added
+    session.flush()
+    audit.record(
+        session,
+        "submission.conflict",
+        organisation=organisation,
+        user=user,
+        app_user=app_user,
+        target=existing.instance_id,
+        conflict=conflict.id,
+    )
+    return conflict
+
+
+def _cut(value: str | None) -> str | None:
+    return value[:255] if value else None
+
+
+# --------------------------------------------------------------------------- conflicts (managers)
+
+
+def conflicts_of(
+    session: Session, organisation: Organisation, *, unresolved_only: bool = True
+) -> list[SubmissionConflict]:
+    """The kept-aside resubmissions of an organisation, oldest first."""
+    query = (
+        select(SubmissionConflict)
+        .join(Submission, Submission.id == SubmissionConflict.submission_id)
+        .where(Submission.organisation_id == organisation.id)
+        .order_by(SubmissionConflict.received_at, SubmissionConflict.id)
+    )
+    if unresolved_only:
+        query = query.where(SubmissionConflict.resolved_at.is_(None))
+    return list(session.scalars(query))
+
+
+def conflict_by_id(session: Session, organisation: Organisation, conflict_id: int | str) -> SubmissionConflict:
+    try:
+        pk = int(conflict_id)
+    except (TypeError, ValueError):
+        raise Problem("submission.conflict_not_found", conflict_id=conflict_id) from None
+    conflict = session.scalar(
+        select(SubmissionConflict)
+        .join(Submission, Submission.id == SubmissionConflict.submission_id)
+        .where(SubmissionConflict.id == pk, Submission.organisation_id == organisation.id)
+    )
+    if conflict is None:
+        raise Problem("submission.conflict_not_found", conflict_id=conflict_id)
+    return conflict
+
+
+RESOLUTIONS = ("keep_stored", "take_new")
+
+
+def resolve_conflict(
+    session: Session, conflict: SubmissionConflict, resolution: str, *, actor: User | None
+) -> Submission:
+    """Decide a kept-aside resubmission; return the submission that is current afterwards.
+
+    ``keep_stored`` keeps what was stored. ``take_new`` stores the kept-aside XML as
+    a new version of the stored record (its files, plus stored files it did not
+    resend); the superseded row keeps its XML and files, and its ``instance_id``
+    column gets the suffix ``~superseded-<id>`` because one form holds each
+    instanceID once. The XML itself is never changed. Flushes; the caller commits.
+    """
+    if resolution not in RESOLUTIONS:
+        raise Problem("submission.bad_resolution", resolution=resolution)
+    if conflict.resolved_at is not None:
+        raise Problem("submission.conflict_resolved", conflict_id=conflict.id, resolution=conflict.resolution)
+    stored = conflict.submission
+    current = stored
+    if resolution == "take_new":
+        current = _take_new(session, conflict, stored)
+    conflict.resolved_at = utcnow()
+    conflict.resolved_by_id = actor.id if actor else None
+    conflict.resolution = resolution
+    session.flush()
+    form = session.get(Form, stored.form_id)
+    audit.record(
+        session,
+        "submission.resolve_conflict",
+        organisation=session.get(Organisation, form.organisation_id),
+        user=actor,
+        target=stored.instance_id.split("~superseded-")[0],
+        conflict=conflict.id,
+        resolution=resolution,
+    )
+    return current
+
+
+def _take_new(session: Session, conflict: SubmissionConflict, stored: Submission) -> Submission:
+    form = session.get(Form, stored.form_id)
+    organisation = session.get(Organisation, form.organisation_id)
+    instance = read_instance(conflict.xml)
+    target = find_target(session, organisation, instance.form_id, instance.version)
+    instance_id = stored.instance_id
+    root_pk = stored.root_id or stored.id
+    stored.instance_id = f"{instance_id}~superseded-{stored.id}"[:MAX_NAME]
+    session.execute(
+        update(Submission)
+        .where(or_(Submission.id == root_pk, Submission.root_id == root_pk), Submission.is_current.is_(True))
+        .values(is_current=False)
+    )
+    session.flush()
+    session.refresh(stored)
+    now = utcnow()
+    new = Submission(
+        organisation_id=organisation.id,
+        form_id=stored.form_id,
+        form_version_id=target.version_pk,
+        instance_id=instance_id,
+        instance_name=instance.instance_name,
+        xml=conflict.xml,
+        xml_sha256=conflict.xml_sha256,
+        data=None,
+        received_at=conflict.received_at,
+        submitter_user_id=conflict.submitter_user_id,
+        submitter_app_user_id=conflict.submitter_app_user_id,
+        device_id=conflict.device_id,
+        user_agent=conflict.user_agent,
+        deprecated_id=instance.deprecated_id,
+        root_id=root_pk,
+        is_current=True,
+        attachments_expected=count_expected_attachments(
+            instance.root, binary_paths(session, target.version_pk, target.xform_md5)
+        ),
+    )
+    sent = {a["name"] for a in conflict.attachments}
+    for item in conflict.attachments:
+        new.attachments.append(
+            SubmissionAttachment(
+                name=item["name"], sha256=item["sha256"], size=item["size"],
+                content_type=item["content_type"], received_at=now,
+            )
+        )
+    for old in stored.attachments:
+        if old.name not in sent:
+            new.attachments.append(
+                SubmissionAttachment(
+                    name=old.name, sha256=old.sha256, size=old.size, content_type=old.content_type, received_at=now
+                )
+            )
+    session.add(new)
+    session.flush()
+    return new
