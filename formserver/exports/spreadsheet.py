@@ -49,6 +49,9 @@ import zlib
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable, Sequence
+from itertools import repeat as _repeat
+from operator import itemgetter as _itemgetter
+from operator import sub as _subtract
 from urllib.parse import quote as _quote
 
 __all__ = [
@@ -74,6 +77,8 @@ MAX_SHEET_NAME_CHARS = 31
 # link addresses longer than 2,079 characters; such links are written as text.
 MAX_HYPERLINKS = 65_530
 MAX_URL_CHARS = 2_079
+# Text longer than this may exceed MAX_CELL_CHARS UTF-16 units (as Excel counts).
+_LONG_TEXT = MAX_CELL_CHARS // 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +383,121 @@ def _time_fraction(value) -> float:
     ) / 86400.0
 
 
+def _datetime_serial(value: _dt.datetime) -> float | None:
+    """Excel's serial number of a date-time's wall clock time, None before 1900."""
+    value = value.replace(tzinfo=None)
+    if value >= _DATETIME_1900_03_01:
+        return (value - _EPOCH_DATETIME) / _ONE_DAY
+    if value >= _DATETIME_1900_01_01:
+        return (value - _EPOCH_DATETIME) / _ONE_DAY - 1.0
+    return None
+
+
+_EPOCH_DATETIME = _dt.datetime(1899, 12, 30)
+_DATETIME_1900_01_01 = _dt.datetime(1900, 1, 1)
+_DATETIME_1900_03_01 = _dt.datetime(1900, 3, 1)
+_ONE_DAY = _dt.timedelta(days=1)
+_date_ordinal = _dt.date.toordinal
+
+
+# --------------------------------------------------------------------------
+# Row plans: rows with the same sequence of value types share a str.format
+# template, and their checks run in C over whole groups of values.
+# --------------------------------------------------------------------------
+
+_PLANNED_TYPES = frozenset({str, int, float, bool, type(None), _dt.date, _dt.datetime, Decimal})
+_PLAN_CACHE_CHARS = 4_000_000
+_FLUSH_CHARS = 1 << 20  # buffered XML characters before they are encoded and deflated
+
+
+def _getter(positions: list[int] | None):
+    """A function returning the values at ``positions`` as a tuple (None if none)."""
+    if not positions:
+        return None
+    if len(positions) == 1:
+        index = positions[0]
+        return lambda values: (values[index],)
+    return _itemgetter(*positions)
+
+
+def _converter(positions: list[int] | None):
+    """(positions, getter) for values that need converting, None if none."""
+    return (positions, _getter(positions)) if positions else None
+
+
+_NONE_TYPE = type(None)
+# One cell per value type; "{ref}" becomes the column letters, the first %s
+# the row number, the second the value.
+_PLAN_CELLS = {
+    str: '<c r="{ref}%s" t="inlineStr"><is><t>%s</t></is></c>',
+    int: '<c r="{ref}%s"><v>%d</v></c>',
+    float: '<c r="{ref}%s"><v>%r</v></c>',
+    bool: '<c r="{ref}%s" t="b"><v>%d</v></c>',
+    _dt.date: '<c r="{ref}%s" s="2"><v>%d</v></c>',
+    _dt.datetime: '<c r="{ref}%s" s="3"><v>%r</v></c>',
+    Decimal: '<c r="{ref}%s"><v>%r</v></c>',
+}
+
+
+def _render_planned(plan: tuple, values: Sequence[object], r: str) -> str | None:
+    """The row's XML by its template, or None when a value needs the careful way."""
+    (template, present_of, argument_count, strings_of, ints_of, floats_of,
+     dates, datetimes, decimals) = plan
+    if strings_of is not None:
+        strings = strings_of(values)
+        if "" in strings:
+            return None
+        probe = "|".join(strings)
+        if (
+            "<" in probe or "&" in probe or "_x" in probe or "]]>" in probe
+            or not probe.isprintable() or len(probe) > _LONG_TEXT
+            or " |" in probe or "| " in probe or probe[0] == " " or probe[-1] == " "
+        ):
+            return None
+    if ints_of is not None:
+        ints = ints_of(values)
+        if max(ints) >= _INT_LIMIT or min(ints) <= -_INT_LIMIT:
+            return None
+    if floats_of is not None:
+        total = sum(floats_of(values))
+        if total - total != 0.0:  # a NaN or an infinity (or an overflowing sum)
+            return None
+    if dates is not None or datetimes is not None or decimals is not None:
+        values = list(values)
+        if dates is not None:
+            positions, dates_of = dates
+            ordinals = list(map(_date_ordinal, dates_of(values)))
+            if min(ordinals) < _ORDINAL_1900_03_01:
+                return None
+            for position, ordinal in zip(positions, ordinals):
+                values[position] = ordinal - _EPOCH_ORDINAL
+        if datetimes is not None:
+            positions, datetimes_of = datetimes
+            stamps = datetimes_of(values)
+            try:
+                if min(stamps) < _DATETIME_1900_03_01:
+                    return None
+            except TypeError:  # time zone aware: the careful way ignores the zone
+                return None
+            for position, stamp in zip(positions, stamps):
+                values[position] = (stamp - _EPOCH_DATETIME) / _ONE_DAY
+        if decimals is not None:
+            positions, decimals_of = decimals
+            try:
+                numbers = list(map(float, decimals_of(values)))
+            except (ValueError, OverflowError):
+                return None
+            total = sum(numbers)
+            if total - total != 0.0:
+                return None
+            for position, number in zip(positions, numbers):
+                values[position] = number
+    arguments = [r] * argument_count
+    if present_of is not None:
+        arguments[2::2] = present_of(values)
+    return template % tuple(arguments)
+
+
 # --------------------------------------------------------------------------
 # Styles
 # --------------------------------------------------------------------------
@@ -431,7 +551,6 @@ _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_FLUSH_ITEMS = 16_384  # buffered XML pieces before they are encoded and deflated
 
 
 # --------------------------------------------------------------------------
@@ -482,6 +601,10 @@ class Sheet:
         self._last_header_row = 0
         self._links: list[tuple[str, str]] = []  # (cell reference, url)
         self._buffer: list[str] = []
+        self._buffered = 0  # characters in _buffer
+        self._plans: dict | None = {}  # type signature -> row plan (or False)
+        self._plan_misses = 0
+        self._plan_chars = 0
         self._open = True
         self.filter_range: str | None = None  # "$A$1:$D$9" once finished
 
@@ -523,6 +646,7 @@ class Sheet:
         if self._buffer:
             data = "".join(self._buffer).encode("utf-8")
             self._buffer.clear()
+            self._buffered = 0
             self._workbook._zip.write(data)
 
     def write_row(self, values: Sequence[object] | Iterable[object], *,
@@ -530,15 +654,11 @@ class Sheet:
         """Write the next row; ``style="header"`` makes it bold (a header row)."""
         if not self._open:
             raise RuntimeError(f"sheet {self.name!r} is finished: only the newest sheet can be written")
+        if style is not None and style not in _STYLE_ATTRIBUTES:
+            raise ValueError(f"unknown row style {style!r}")
         row_number = self.rows_written + 1
         if row_number > MAX_ROWS:
             raise RowLimitError(f"sheet {self.name!r} already has {MAX_ROWS} rows")
-        try:
-            text_s, number_s, date_s, datetime_s, time_s, link_s = _STYLE_ATTRIBUTES[style]
-        except (KeyError, TypeError):
-            raise ValueError(f"unknown row style {style!r}") from None
-        if style is not None:
-            self._last_header_row = row_number
         if type(values) is not list and type(values) is not tuple:
             values = list(values)
         count = len(values)
@@ -549,67 +669,123 @@ class Sheet:
             if count > len(self._columns):
                 self._columns = _column_letters(count)
         r = str(row_number)
-        buffer = self._buffer
-        add = buffer.append
-        add(f'<row r="{r}">')
+        if style is None:
+            xml = None
+            plans = self._plans
+            if plans is not None:
+                signature = tuple(map(type, values))
+                plan = plans.get(signature)
+                if plan is None:
+                    plan = self._make_plan(signature)
+                if plan:
+                    xml = _render_planned(plan, values, r)
+            if xml is None:
+                xml = self._render_cells(values, r)
+        else:
+            self._last_header_row = row_number
+            xml = "".join(
+                [f'<row r="{r}">']
+                + [self._cell(column, r, value, style)
+                   for column, value in zip(self._columns, values) if value is not None]
+                + ["</row>"]
+            )
+        self._buffer.append(xml)
+        self._buffered += len(xml)
+        self.rows_written = row_number
+        if self._buffered > _FLUSH_CHARS:
+            self._flush()
+
+    def _make_plan(self, signature: tuple) -> tuple | bool:
+        """Compile the row template for one sequence of value types (cached).
+
+        Returns False when a type needs the careful per-cell way (hyperlinks,
+        times, subclasses, ...).  When rows rarely share a signature (wide,
+        sparse forms), planning is switched off for the sheet.
+        """
+        self._plan_misses += 1
+        if self._plan_misses > 256 and self._plan_misses * 4 > self.rows_written:
+            self._plans = None
+            return False
+        groups: dict[type, list[int]] = {}
+        for index, kind in enumerate(signature):
+            if kind not in _PLANNED_TYPES:
+                self._plans[signature] = False
+                return False
+            groups.setdefault(kind, []).append(index)
+        parts = ['<row r="%s">']
+        columns = self._columns
+        for index, kind in enumerate(signature):
+            if kind is not _NONE_TYPE:
+                parts.append(_PLAN_CELLS[kind].replace("{ref}", columns[index], 1))
+        parts.append("</row>")
+        template = "".join(parts)
+        present = [index for index, kind in enumerate(signature) if kind is not _NONE_TYPE]
+        plan = (
+            template,
+            _getter(present),
+            2 * len(present) + 1,
+            _getter(groups.get(str)),
+            _getter(groups.get(int)),
+            _getter(groups.get(float)),
+            _converter(groups.get(_dt.date)),
+            _converter(groups.get(_dt.datetime)),
+            _converter(groups.get(Decimal)),
+        )
+        self._plan_chars += len(template)
+        if self._plan_chars > _PLAN_CACHE_CHARS:
+            self._plans.clear()
+            self._plan_chars = len(template)
+        self._plans[signature] = plan
+        return plan
+
+    def _render_cells(self, values: Sequence[object], r: str) -> str:
+        """A row without style, cell by cell: handles every value."""
+        parts = [f'<row r="{r}">']
+        add = parts.append
         for column, value in zip(self._columns, values):
             kind = type(value)
             if kind is str:
                 if not value:
                     continue
-                if _NEEDS_WORK(value) is not None or len(value) > MAX_CELL_CHARS:
-                    value = _clean_text(value)
-                    if not value:
-                        continue
-                    xml = _escape_text(value)
+                if (
+                    "<" in value or "&" in value or "_x" in value or "]]>" in value
+                    or not value.isprintable() or len(value) > _LONG_TEXT
+                ):
+                    # Control characters (tab and newline too), markup,
+                    # Excel escapes, very long text: the careful way.
+                    add(_text_cell(column, r, value, ""))
+                elif value.strip() is value:
+                    add(f'<c r="{column}{r}" t="inlineStr"><is><t>{value}</t></is></c>')
                 else:
-                    xml = value
-                if value[0] > " " and value[-1] > " ":
-                    add(f'<c r="{column}{r}"{text_s} t="inlineStr"><is><t>{xml}</t></is></c>')
-                else:
-                    add(f'<c r="{column}{r}"{text_s} t="inlineStr"><is><t xml:space="preserve">{xml}</t></is></c>')
+                    add(f'<c r="{column}{r}" t="inlineStr"><is><t xml:space="preserve">{value}</t></is></c>')
             elif kind is int:
                 if -_INT_LIMIT < value < _INT_LIMIT:
-                    add(f'<c r="{column}{r}"{number_s}><v>{value}</v></c>')
+                    add(f'<c r="{column}{r}"><v>{value}</v></c>')
                 else:
-                    add(_text_cell(column, r, str(value), text_s))
-            elif kind is float:
-                if value - value == 0.0:  # finite
-                    add(f'<c r="{column}{r}"{number_s}><v>{value!r}</v></c>')
-                else:
-                    add(_text_cell(column, r, str(value), text_s))
+                    add(_text_cell(column, r, str(value), ""))
             elif value is None:
                 continue
+            elif kind is float:
+                if value - value == 0.0:  # finite
+                    add(f'<c r="{column}{r}"><v>{value!r}</v></c>')
+                else:
+                    add(_text_cell(column, r, str(value), ""))
             elif kind is bool:
-                add(f'<c r="{column}{r}"{number_s} t="b"><v>{1 if value else 0}</v></c>')
-            elif kind is _dt.datetime:
-                day = _day_serial(value)
-                if day is None:
-                    add(_text_cell(column, r, value.isoformat(sep=" "), text_s))
-                else:
-                    add(f'<c r="{column}{r}"{datetime_s}><v>{day + _time_fraction(value)!r}</v></c>')
-            elif kind is _dt.date:
-                day = _day_serial(value)
-                if day is None:
-                    add(_text_cell(column, r, value.isoformat(), text_s))
-                else:
-                    add(f'<c r="{column}{r}"{date_s}><v>{day}</v></c>')
+                add(f'<c r="{column}{r}" t="b"><v>{1 if value else 0}</v></c>')
             else:
-                cell = self._other_cell(column, r, value, style)
+                cell = self._cell(column, r, value, None)
                 if cell:
                     add(cell)
         add("</row>")
-        self.rows_written = row_number
-        if len(buffer) > _FLUSH_ITEMS:
-            self._flush()
+        return "".join(parts)
 
-    def _other_cell(self, column: str, r: str, value: object, style: str | None) -> str:
-        """Cells of the less common types, and subclasses of the common ones."""
+    def _cell(self, column: str, r: str, value: object, style: str | None) -> str:
+        """The XML of one cell of any type, in any row style ("" for no cell)."""
         text_s, number_s, date_s, datetime_s, time_s, link_s = _STYLE_ATTRIBUTES[style]
-        if isinstance(value, Hyperlink):
-            return self._link_cell(column, r, value, text_s, link_s)
-        if isinstance(value, _dt.time):
-            return f'<c r="{column}{r}"{time_s}><v>{_time_fraction(value)!r}</v></c>'
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return _text_cell(column, r, str.__str__(value), text_s)
         if isinstance(value, bool):
             return f'<c r="{column}{r}"{number_s} t="b"><v>{1 if value else 0}</v></c>'
         if isinstance(value, (int, float, Decimal)):
@@ -626,17 +802,19 @@ class Sheet:
                 return f'<c r="{column}{r}"{number_s}><v>{number!r}</v></c>'
             return _text_cell(column, r, str(value), text_s)
         if isinstance(value, _dt.datetime):
-            day = _day_serial(value)
-            if day is None:
+            serial = _datetime_serial(value)
+            if serial is None:
                 return _text_cell(column, r, value.isoformat(sep=" "), text_s)
-            return f'<c r="{column}{r}"{datetime_s}><v>{day + _time_fraction(value)!r}</v></c>'
+            return f'<c r="{column}{r}"{datetime_s}><v>{serial!r}</v></c>'
         if isinstance(value, _dt.date):
             day = _day_serial(value)
             if day is None:
                 return _text_cell(column, r, value.isoformat(), text_s)
             return f'<c r="{column}{r}"{date_s}><v>{day}</v></c>'
-        if isinstance(value, str):
-            return _text_cell(column, r, str.__str__(value), text_s)
+        if isinstance(value, _dt.time):
+            return f'<c r="{column}{r}"{time_s}><v>{_time_fraction(value)!r}</v></c>'
+        if isinstance(value, Hyperlink):
+            return self._link_cell(column, r, value, text_s, link_s)
         return _text_cell(column, r, str(value), text_s)
 
     def _link_cell(self, column: str, r: str, link: Hyperlink, text_s: str, link_s: str) -> str:

@@ -1,0 +1,239 @@
+"""A streaming writer of zipped CSV files, one file per table.
+
+It has the table-oriented interface of ``spreadsheet.Workbook`` so an export
+can write either format with the same code:
+
+    with CsvZip("export.zip") as archive:
+        sheet = archive.add_sheet("households")
+        sheet.write_row(["id", "name", "visited"], style="header")
+        sheet.write_row([1, "สมชาย", datetime.date(2024, 5, 1)])
+
+Each table becomes ``<name>.csv`` in the zip (deflated), UTF-8 with a byte
+order mark by default so that Excel shows Thai and other scripts correctly
+(``bom=False`` leaves it out), RFC 4180 quoting and CRLF line ends.
+
+Values are written plainly, as ODK Central's CSV export does:
+
+- ``None``: an empty field;
+- ``bool``: ``true`` / ``false`` (the XML Schema words ODK submissions use);
+- numbers: ``str(value)`` (``repr`` for floats), untouched;
+- ``datetime`` / ``date`` / ``time``: ISO 8601 (``value.isoformat()``; an
+  aware date-time keeps its offset, e.g. ``2024-05-01T13:45:30+07:00``);
+- ``Hyperlink``: its url;
+- anything else: ``str(value)``.  Lone surrogates, which UTF-8 cannot hold,
+  are dropped.
+
+Formula injection: spreadsheet programs run a CSV field as a formula when it
+starts with ``=``, ``+``, ``-`` or ``@`` (and some when it starts with a tab
+or carriage return).  Such text gets a leading single quote (``'=1+1``),
+unless it is a plain number such as ``-5``, ``+66812345678`` or ``1e5``,
+which stays as it is (a number cannot run anything).  Only text is changed
+this way; numeric values are never prefixed.  Excel shows the quote, which
+is the accepted price (OWASP's advice for CSV exports).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import re
+from typing import Iterable, Sequence
+
+from .spreadsheet import Hyperlink, ZipStream
+
+__all__ = ["CsvSheet", "CsvTable", "CsvZip", "MAX_FILE_NAME_CHARS"]
+
+MAX_FILE_NAME_CHARS = 100  # without the ".csv" suffix
+_BOM = "\ufeff"
+_FLUSH_CHARS = 1 << 20
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?").fullmatch
+_UNSAFE_FILE_CHARACTERS = re.compile(r'[\x00-\x1f\x7f"*/:<>?\\|\ud800-\udfff]')
+_WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"]
+    + [f"COM{n}" for n in range(1, 10)]
+    + [f"LPT{n}" for n in range(1, 10)]
+)
+
+
+def guard_formula(text: str) -> str:
+    """``text`` with a leading ``'`` if a spreadsheet would run it as a formula."""
+    if text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER(text):
+        return "'" + text
+    return text
+
+
+def _field(value: object) -> object:
+    """One CSV field (a str, or a number the csv module writes with str())."""
+    kind = type(value)
+    if kind is str:
+        return guard_formula(value) if value.startswith(_FORMULA_STARTS) else value
+    if value is None or kind is int or kind is float:
+        return value
+    if kind is bool:
+        return "true" if value else "false"
+    if isinstance(value, (_dt.date, _dt.time)):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, Hyperlink):
+        return guard_formula(str(value.url or ""))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return value
+    return guard_formula(str(value))
+
+
+def _safe_file_name(name: object) -> str:
+    """A file name that is safe on Windows, macOS and Linux (without suffix)."""
+    text = _UNSAFE_FILE_CHARACTERS.sub("_", str(name)).strip()
+    if text.lower().endswith(".csv"):
+        text = text[:-4]
+    text = text.strip(" .")[:MAX_FILE_NAME_CHARS].strip(" .")
+    if not text:
+        return "table"
+    if text.split(".")[0].upper() in _WINDOWS_RESERVED:
+        text += "_"
+    return text
+
+
+class _Sink:
+    """What csv.writer writes to: rows land in a list of strings."""
+
+    __slots__ = ("write",)
+
+
+class CsvSheet:
+    """One CSV file being written; get it from ``CsvZip.add_sheet``.
+
+    ``name`` is its file name inside the zip (``households.csv``);
+    ``rows_written`` counts every row, header rows included.
+    """
+
+    def __init__(self, archive: "CsvZip", name: str):
+        self.name = name
+        self.rows_written = 0
+        self._archive = archive
+        self._buffer: list[str] = [_BOM] if archive.bom else []
+        self._buffered = 0
+        sink = _Sink()
+        sink.write = self._buffer.append
+        self._writer = csv.writer(sink, lineterminator="\r\n")
+        self._open = True
+
+    def write_row(self, values: Sequence[object] | Iterable[object], *,
+                  style: str | None = None) -> None:
+        """Write the next row (``style`` is accepted and ignored: CSV has none)."""
+        if not self._open:
+            raise RuntimeError(f"{self.name!r} is finished: only the newest file can be written")
+        buffer = self._buffer
+        self._writer.writerow([_field(value) for value in values])
+        self.rows_written += 1
+        self._buffered += len(buffer[-1])
+        if self._buffered > _FLUSH_CHARS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buffer:
+            data = "".join(self._buffer).encode("utf-8", "ignore")  # drops lone surrogates
+            self._buffer.clear()
+            self._buffered = 0
+            self._archive._zip.write(data)
+
+    def _finish(self) -> None:
+        if self._open:
+            self._open = False
+            self._flush()
+            self._archive._zip.end_entry()
+
+
+class CsvTable:
+    """A CSV file that starts with header rows (CSV has no row limit)."""
+
+    def __init__(self, sheet: CsvSheet, header_rows: Sequence[Sequence[object]]):
+        self.sheets = [sheet]
+        self.name = sheet.name
+        self.rows_written = 0  # data rows, header rows not counted
+        for row in header_rows:
+            sheet.write_row(row, style="header")
+
+    @property
+    def sheet(self) -> CsvSheet:
+        return self.sheets[0]
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return [self.name]
+
+    def write_row(self, values: Sequence[object], *, style: str | None = None) -> None:
+        self.sheets[0].write_row(values, style=style)
+        self.rows_written += 1
+
+
+class CsvZip:
+    """A zip of CSV files, streamed to ``target`` (a path or a binary file object).
+
+    The file object need not be seekable and is not closed by ``close()``.
+    Files are written one after the other: ``add_sheet`` finishes the
+    previous one.
+    """
+
+    def __init__(self, target, *, bom: bool = True, compresslevel: int = 1):
+        self.bom = bom
+        self._zip = ZipStream(target, compresslevel=compresslevel)
+        self._sheets: list[CsvSheet] = []
+        self._used_names: set[str] = set()
+        self._closed = False
+
+    @property
+    def sheets(self) -> list[CsvSheet]:
+        return list(self._sheets)
+
+    def _unique_name(self, name: str) -> str:
+        candidate = name
+        number = 1
+        while candidate.casefold() in self._used_names:
+            number += 1
+            candidate = f"{name}_{number}"
+        self._used_names.add(candidate.casefold())
+        return candidate + ".csv"
+
+    def add_sheet(self, name: str, *, freeze_rows: int = 0, autofilter: bool = False,
+                  column_widths: list[float] | None = None) -> CsvSheet:
+        """Finish the current file and start ``<name>.csv``.
+
+        ``freeze_rows``, ``autofilter`` and ``column_widths`` are accepted
+        for compatibility with ``Workbook.add_sheet`` and ignored.
+        """
+        if self._closed:
+            raise ValueError("the archive is closed")
+        if self._sheets:
+            self._sheets[-1]._finish()
+        sheet = CsvSheet(self, self._unique_name(_safe_file_name(name)))
+        self._sheets.append(sheet)
+        self._zip.start_entry(sheet.name)
+        return sheet
+
+    def add_table(self, name: str, header_rows: Sequence[Sequence[object]], *,
+                  freeze_rows: int | None = None, autofilter: bool = False,
+                  column_widths: list[float] | None = None,
+                  max_rows: int | None = None) -> CsvTable:
+        """Start ``<name>.csv`` with ``header_rows``; the other arguments are ignored."""
+        return CsvTable(self.add_sheet(name), header_rows)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._sheets:
+            self._sheets[-1]._finish()
+        self._zip.close()
+
+    def __enter__(self) -> "CsvZip":
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._closed = True
+            self._zip.abort()
