@@ -26,7 +26,7 @@ MANAGE = READ | {
     "submission.resolve_conflict",
     "audit.read",
 }
-NETWORK_ADMIN_ONLY = {"organisation.create", "user.create"}
+NETWORK_ADMIN_ONLY = {"organisation.create", "user.create", "audit.read_all"}
 
 VERBS_BY_ROLE: dict[str, frozenset[str]] = {
     "manager": frozenset(MANAGE),

@@ -1,0 +1,212 @@
+"""Signing in and out, slowed-down guessing, idle sessions, CSRF tokens and cookies.
+
+Plain functions where they can be (``check_sign_in``, ``sign_in_delay``) so that
+tests call them without HTTP; the request hooks are installed by ``init_app``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+import time
+from datetime import datetime, timedelta
+
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .. import accounts, audit
+from ..db import request_session
+from ..models import User, utcnow
+from ..problems import Problem
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+FREE_FAILURES = 5
+FIRST_DELAY = timedelta(seconds=30)
+LONGEST_DELAY = timedelta(hours=1)
+
+
+class SignedIn(UserMixin):
+    """What flask-login keeps: the user, and a fingerprint of the password the session was opened with.
+
+    Changing the password changes the fingerprint, which ends every other session of that user.
+    """
+
+    def __init__(self, user: User):
+        self.user = user
+
+    def get_id(self) -> str:
+        return f"{self.user.id}.{password_fingerprint(self.user)}"
+
+
+def password_fingerprint(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode("utf-8")).hexdigest()[:16]
+
+
+def signed_in_user() -> User | None:
+    """The signed-in user of this request, or None."""
+    if current_user and current_user.is_authenticated:
+        return current_user.user
+    return None
+
+
+# -- sign-in, slowed down after repeated failures ------------------------------------------------
+
+
+def sign_in_delay(failures: int) -> timedelta:
+    """How long to refuse sign-ins after ``failures`` failures in a row: none for the first few, then doubling."""
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    return min(FIRST_DELAY * (2 ** (failures - FREE_FAILURES)), LONGEST_DELAY)
+
+
+def check_sign_in(session: Session, email: str, password: str, *, now: datetime | None = None) -> User:
+    """The user with this e-mail and password, or ``Problem`` (``signin.failed`` or ``signin.throttled``).
+
+    While a user is being slowed down, the password is not even checked, so guessing gains nothing.
+    """
+    now = now or utcnow()
+    address = (email or "").strip().lower()
+    user = session.scalar(select(User).where(func.lower(User.email) == address)) if address else None
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")  # as slow as for a known address
+        raise Problem("signin.failed")
+    delay = sign_in_delay(user.failed_sign_ins or 0)
+    if delay and user.last_failed_sign_in_at is not None:
+        wait = user.last_failed_sign_in_at + delay - now
+        if wait > timedelta(0):
+            seconds = int(wait.total_seconds()) + 1
+            raise Problem("signin.throttled", minutes=max(1, -(-seconds // 60)))
+    if not password or not accounts.password_matches(user, password):
+        user.failed_sign_ins = (user.failed_sign_ins or 0) + 1
+        user.last_failed_sign_in_at = now
+        audit.record(session, "user.sign_in_failed", user=user, target=user.email, failures=user.failed_sign_ins)
+        raise Problem("signin.failed")
+    user.failed_sign_ins = 0
+    user.last_failed_sign_in_at = None
+    return user
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def start_session(user: User) -> None:
+    """A fresh session for a user who just proved who they are (no fixation: the old one is dropped)."""
+    language = session.get("lang")
+    session.clear()
+    login_user(SignedIn(user))
+    session.permanent = True
+    session["seen"] = int(time.time())
+    session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    if language:
+        session["lang"] = language
+
+
+def end_session() -> None:
+    logout_user()
+    session.clear()
+
+
+# -- CSRF ----------------------------------------------------------------------------------------
+
+
+def csrf_token() -> str:
+    token = session.get(CSRF_FIELD)
+    if not token:
+        token = session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return token
+
+
+def csrf_ok() -> bool:
+    expected = session.get(CSRF_FIELD)
+    given = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
+    return bool(expected) and hmac.compare_digest(str(expected).encode(), str(given).encode())
+
+
+# -- cookies -------------------------------------------------------------------------------------
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over https (directly or through the proxy)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        try:
+            return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+        except RuntimeError:  # outside a request
+            return bool(app.config.get("SESSION_COOKIE_SECURE"))
+
+
+# -- request hooks ---------------------------------------------------------------------------------
+
+
+def init_auth(app: Flask) -> None:
+    settings = app.extensions["formserver.settings"]
+    app.session_interface = SessionInterface()
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_idle_minutes),
+        SESSION_REFRESH_EACH_REQUEST=True,
+    )
+    manager = LoginManager()
+    manager.login_view = "web.login"
+    manager.login_message = None
+    manager.session_protection = None  # the password fingerprint and the idle limit do this job
+    manager.user_loader(_load_user)
+    manager.unauthorized_handler(_unauthorized)
+    manager.init_app(app)
+
+
+def _load_user(user_id: str) -> SignedIn | None:
+    number, _, fingerprint = user_id.partition(".")
+    if not number.isdigit():
+        return None
+    user = request_session().get(User, int(number))
+    if user is None or not hmac.compare_digest(password_fingerprint(user), fingerprint):
+        return None
+    return SignedIn(user)
+
+
+def wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def _unauthorized():
+    if wants_json():
+        abort(401)
+    return redirect(url_for("web.login", next=_local_path(request.full_path)))
+
+
+def _local_path(path: str) -> str:
+    return path[:-1] if path.endswith("?") else path
+
+
+def before_web_request():
+    """Every web request: end idle sessions, then refuse changes without the session's CSRF token."""
+    if current_user.is_authenticated:
+        idle = timedelta(minutes=current_app.extensions["formserver.settings"].session_idle_minutes)
+        seen = session.get("seen")
+        now = int(time.time())
+        if seen is None or now - int(seen) > idle.total_seconds():
+            end_session()
+            from .i18n import flash_text
+
+            flash_text("Your session ended after a period without activity. Please sign in again.", "info")
+            if wants_json():
+                abort(401)
+            return redirect(url_for("web.login", next=_local_path(request.full_path) if request.method == "GET" else None))
+        session["seen"] = now
+    if request.method in UNSAFE_METHODS and not csrf_ok():
+        g.csrf_refused = True
+        abort(400, description="csrf")
+    return None

@@ -1,0 +1,163 @@
+"""Exports: choose the options, start a background job, watch its progress, download the file.
+
+The page works without JavaScript (the form posts, the list shows each job's
+state); ``static/app.js`` turns the start into a JSON request and polls the
+progress endpoint to move the progress bar. Same session and CSRF rules as
+every other page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, jsonify, redirect, render_template, request, send_file, url_for
+from sqlalchemy import select
+
+from .. import audit
+from ..db import request_session
+from ..models import ExportJob, Form, Organisation, User
+from ..problems import Problem
+from .access import form_in, job_in, org_route
+from .auth import signed_in_user, wants_json
+from .download import private_headers, refuse
+from .i18n import _, flash_text, problem_text
+
+CHOICES = {
+    "format": ("xlsx", "csv"),
+    "language": ("th", "en"),
+    "header": ("both", "names", "labels"),
+    "values": ("labels", "names"),
+}
+
+
+def read_options(form, default_language: str) -> dict:
+    """The export options from a submitted form; ValueError names the first bad one."""
+    options: dict = {}
+    for key, allowed in CHOICES.items():
+        value = form.get(key) or (default_language if key == "language" else allowed[0])
+        if value not in allowed:
+            raise ValueError(key)
+        options[key] = value
+    for key in ("since", "until"):
+        value = (form.get(key) or "").strip()
+        if value:
+            try:
+                datetime.strptime(value, "%Y-%m-%d")
+            except ValueError:
+                raise ValueError(key) from None
+        options[key] = value or None
+    options["new_only"] = form.get("new_only") in ("1", "yes", "on", "true")
+    options["media"] = form.get("media") in ("1", "yes", "on", "true")
+    return options
+
+
+def _jobs(organisation: Organisation, form: Form | None = None) -> list[ExportJob]:
+    from ..exports import jobs
+
+    found = jobs.jobs_of(request_session(), organisation)
+    return [j for j in found if form is None or j.form_id == form.id]
+
+
+def _job_json(organisation: Organisation, job: ExportJob) -> dict:
+    from ..exports import jobs
+
+    state = dict(jobs.progress(job))
+    state["id"] = job.id
+    state["progress_url"] = url_for("web.export_progress", slug=organisation.slug, job_id=job.id)
+    if state.get("status") == "complete":
+        state["download_url"] = url_for("web.export_download", slug=organisation.slug, job_id=job.id)
+    return state
+
+
+def _requesters(jobs_list) -> dict[int, str]:
+    ids = {j.requested_by_id for j in jobs_list if j.requested_by_id}
+    if not ids:
+        return {}
+    return dict(request_session().execute(select(User.id, User.email).where(User.id.in_(ids))).all())
+
+
+@org_route("/exports", "export.read", methods=["GET"])
+def exports_page(organisation: Organisation):
+    jobs_list = _jobs(organisation)
+    forms_by_id = dict(request_session().execute(select(Form.id, Form).where(Form.organisation_id == organisation.id)).all())
+    return render_template(
+        "exports.html",
+        organisation=organisation,
+        jobs=jobs_list,
+        forms=forms_by_id,
+        requesters=_requesters(jobs_list),
+        progress={j.id: _job_json(organisation, j) for j in jobs_list},
+    )
+
+
+@org_route("/forms/<form_id>/export", "export.create", methods=["GET"])
+def export_form_page(organisation: Organisation, form_id: str):
+    form = form_in(organisation, form_id)
+    jobs_list = _jobs(organisation, form)
+    return render_template(
+        "export_form.html",
+        organisation=organisation,
+        form=form,
+        jobs=jobs_list,
+        requesters=_requesters(jobs_list),
+        progress={j.id: _job_json(organisation, j) for j in jobs_list},
+    )
+
+
+@org_route("/forms/<form_id>/export", "export.create", methods=["POST"], endpoint="start_export")
+def start_export(organisation: Organisation, form_id: str):
+    from ..exports import jobs
+
+    form = form_in(organisation, form_id)
+    from .i18n import current_language
+
+    try:
+        options = read_options(request.form, current_language())
+    except ValueError as bad:
+        message = _("This export option is not valid: {option}.", option=str(bad))
+        if wants_json():
+            return jsonify(error=message), 400
+        return refuse(message, url_for("web.export_form_page", slug=organisation.slug, form_id=form.form_id))
+    session = request_session()
+    settings = current_app.extensions["formserver.settings"]
+    try:
+        job = jobs.start_export(session, settings, organisation, form, options, requested_by=signed_in_user())
+    except Problem as problem:
+        session.rollback()
+        if wants_json():
+            return jsonify(error=problem_text(problem)), problem.status
+        raise
+    session.commit()
+    if wants_json():
+        return jsonify(_job_json(organisation, job)), 202
+    flash_text("The export has started. It appears below when it is ready.", "info")
+    return redirect(url_for("web.export_form_page", slug=organisation.slug, form_id=form.form_id))
+
+
+@org_route("/exports/<int:job_id>", "export.read", methods=["GET"])
+def export_progress(organisation: Organisation, job_id: int):
+    job = job_in(organisation, job_id)
+    request_session().refresh(job)
+    return jsonify(_job_json(organisation, job))
+
+
+@org_route("/exports/<int:job_id>/download", "export.read", methods=["GET"])
+def export_download(organisation: Organisation, job_id: int):
+    from ..exports import jobs
+
+    job = job_in(organisation, job_id)
+    settings = current_app.extensions["formserver.settings"]
+    back = url_for("web.exports_page", slug=organisation.slug)
+    if job.status != "complete":
+        return refuse(_("This export is not ready."), back, status=409)
+    try:
+        path = jobs.export_file(settings, job)
+    except (Problem, OSError, LookupError):
+        path = None
+    if path is None or not path.is_file():
+        return refuse(_("This export file is no longer kept. Start a new export."), back, status=410)
+    session = request_session()
+    audit.record(session, "export.download", organisation=organisation, user=signed_in_user(), target=job.file_name or path.name, job=job.id)
+    session.commit()
+    response = send_file(path, as_attachment=True, download_name=job.file_name or path.name, conditional=False, etag=False, max_age=0)
+    return private_headers(response, job.file_name or path.name)
