@@ -314,8 +314,12 @@ class ExportJob(Base):
     worker: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
+    # Refreshed while the job runs: a running job whose heartbeat stops is marked failed.
+    heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
+    # Submissions received before this time are in the export: "new since my last export" starts here.
+    watermark: Mapped[datetime | None]
 
 
 class AuditEvent(Base):

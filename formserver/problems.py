@@ -146,6 +146,24 @@ CATALOGUE: dict[str, Kind] = {
         "This account may not use the forms of organisation {slug}.",
         "บัญชีนี้ไม่มีสิทธิ์ใช้แบบฟอร์มของหน่วยงาน {slug}",
     ),
+    # Exports (formserver/exports/)
+    "export.bad_option": Kind(
+        400, "The export option {option} cannot be {value}.", "ตัวเลือกการส่งออก {option} เป็น {value} ไม่ได้"
+    ),
+    "export.forbidden": Kind(
+        403,
+        "Only managers and viewers of the organisation may export its data.",
+        "เฉพาะผู้จัดการและผู้ดูข้อมูลของหน่วยงานเท่านั้นที่ส่งออกข้อมูลได้",
+    ),
+    "export.not_found": Kind(404, "There is no export {job_id} here.", "ไม่พบการส่งออกหมายเลข {job_id}"),
+    "export.not_ready": Kind(
+        409, "Export {job_id} is {status}: there is no file to download.", "การส่งออกหมายเลข {job_id} อยู่ในสถานะ {status} จึงยังไม่มีไฟล์ให้ดาวน์โหลด"
+    ),
+    "export.expired": Kind(
+        410,
+        "The file of export {job_id} is no longer kept. Start a new export.",
+        "ไฟล์ของการส่งออกหมายเลข {job_id} ถูกลบแล้ว โปรดส่งออกใหม่",
+    ),
 }
 
 

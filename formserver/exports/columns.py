@@ -1,0 +1,476 @@
+"""What the tables of an export are, which columns they have, and how a row is filled.
+
+``build_schema`` merges the field trees of the exported form versions into
+tables: the main table and one table per repeat group (nested repeats too),
+each with its fields in the order of the newest version, fields that only
+older versions had at the end. Labels are resolved once, in the chosen
+language. ``TableLayout`` turns a table into header rows and a row function
+that makes one row of typed cell values from a flattened copy
+(``Submission.data``); the row function is compiled once per table, because
+filling cells is where an export spends its time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from ..xform import DEFAULT_LANGUAGE
+
+# -- languages ---------------------------------------------------------------
+
+_ALIASES = {
+    "th": ("thai", "ไทย", "ภาษาไทย"),
+    "en": ("english", "eng", "อังกฤษ", "ภาษาอังกฤษ"),
+}
+_CODE = re.compile(r"\(([^()]+)\)\s*$")
+
+
+def match_language(requested: str | None, languages: list[str], default: str | None) -> str:
+    """The form's own translation name for ``requested`` (``th`` finds ``Thai (th)``), else the default."""
+    fallback = default or (languages[0] if languages else DEFAULT_LANGUAGE)
+    if not requested:
+        return fallback
+    wanted = requested.strip().casefold()
+    for language in languages:
+        if language.casefold() == wanted:
+            return language
+    for language in languages:
+        code = _CODE.search(language)
+        if code and code.group(1).strip().casefold() == wanted:
+            return language
+    aliases = {wanted, *_ALIASES.get(wanted, ())}
+    for language in languages:
+        base = _CODE.sub("", language).strip().casefold()
+        if base in aliases or base.split("-")[0] in aliases:
+            return language
+    return fallback
+
+
+def words_language(requested: str | None, chosen: str) -> str:
+    """``th`` or ``en``: the language of the words formserver itself writes (metadata headers, states)."""
+    for candidate in (requested or "", chosen):
+        text = candidate.casefold()
+        if text == "th" or "(th)" in text or text.startswith(("thai", "ไทย", "ภาษาไทย")):
+            return "th"
+        if text == "en" or "(en)" in text or text.startswith("english"):
+            return "en"
+    return "en"
+
+
+WORDS = {
+    "en": {
+        "SubmissionDate": "Submission date",
+        "KEY": "Key",
+        "PARENT_KEY": "Parent key",
+        "SubmitterName": "Submitted by",
+        "AttachmentsPresent": "Attachments received",
+        "AttachmentsExpected": "Attachments expected",
+        "ReviewState": "Review state",
+        "DeviceID": "Device ID",
+        "Edits": "Earlier versions (edits)",
+        "FormVersion": "Form version",
+        "_index": "Row number",
+        "_parent_table_name": "Parent table",
+        "_parent_index": "Parent row number",
+        "Latitude": "latitude",
+        "Longitude": "longitude",
+        "Altitude": "altitude",
+        "Accuracy": "accuracy (m)",
+        "received": "received",
+        "has_issues": "has issues",
+        "approved": "approved",
+        "rejected": "rejected",
+    },
+    "th": {
+        "SubmissionDate": "วันที่ส่งข้อมูล",
+        "KEY": "รหัสแถว",
+        "PARENT_KEY": "รหัสแถวแม่",
+        "SubmitterName": "ผู้ส่ง",
+        "AttachmentsPresent": "ไฟล์แนบที่ได้รับ",
+        "AttachmentsExpected": "ไฟล์แนบที่ควรมี",
+        "ReviewState": "สถานะการตรวจ",
+        "DeviceID": "รหัสเครื่อง",
+        "Edits": "จำนวนครั้งที่แก้ไข",
+        "FormVersion": "เวอร์ชันแบบฟอร์ม",
+        "_index": "ลำดับแถว",
+        "_parent_table_name": "ตารางแม่",
+        "_parent_index": "ลำดับแถวแม่",
+        "Latitude": "ละติจูด",
+        "Longitude": "ลองจิจูด",
+        "Altitude": "ความสูง",
+        "Accuracy": "ความแม่นยำ (เมตร)",
+        "received": "ได้รับแล้ว",
+        "has_issues": "มีปัญหา",
+        "approved": "อนุมัติแล้ว",
+        "rejected": "ไม่อนุมัติ",
+    },
+}
+
+# -- the merged schema ---------------------------------------------------------
+
+_KINDS = {
+    "string": "text",
+    "int": "int",
+    "integer": "int",
+    "decimal": "decimal",
+    "date": "date",
+    "dateTime": "datetime",
+    "time": "time",
+    "geopoint": "geopoint",
+    "binary": "binary",
+    "boolean": "boolean",
+    "select1": "select1",
+    "select": "select",
+}
+
+
+@dataclass
+class Choice:
+    name: str
+    label: str
+
+
+@dataclass
+class Field:
+    key: str  # path relative to its table's node ("intake/household/head_name")
+    path: str  # path below the root element
+    kind: str  # text, int, decimal, date, datetime, time, geopoint, binary, boolean, select1, select
+    label: str
+    choices: list[Choice] = field(default_factory=list)
+
+
+@dataclass
+class Table:
+    path: str  # "" for the main table, else the repeat's path below the root element
+    key: str  # the repeat's path relative to its parent table's node
+    name: str  # the sheet (and CSV file) name, unique in the export
+    label: str
+    parent: Table | None = None
+    fields: list[Field] = field(default_factory=list)
+    children: list[Table] = field(default_factory=list)
+
+    def walk(self):
+        """This table and every table below it, parents before children."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+def _label(labels: dict | None, language: str, default: str, fallback: str) -> str:
+    if labels:
+        return labels.get(language) or labels.get(default) or next(iter(labels.values()), "") or fallback
+    return fallback
+
+
+def _is_note(node: dict) -> bool:
+    """A note shows text and holds no data: read-only, no calculation, a plain input."""
+    return (
+        node.get("control") in ("input", "trigger")
+        and node.get("type", "string") == "string"
+        and node.get("readonly") in ("true()", "true")
+        and not node.get("calculate")
+    )
+
+
+def _kind(node: dict) -> str:
+    if node.get("control") in ("rank", "odk:rank"):
+        return "text"
+    return _KINDS.get(node.get("type", "string"), "text")
+
+
+def build_schema(trees: list[dict], main_name: str, requested_language: str | None) -> Table:
+    """Merge field trees (newest first) into the export's tables, labels in the requested language."""
+    main = Table(path="", key="", name=main_name, label=main_name)
+    tables: dict[str, Table] = {"": main}
+    fields: dict[str, Field] = {}
+    for tree in trees:
+        prefix = "/" + tree["root"] + "/"
+        language = match_language(requested_language, tree.get("languages", []), tree.get("default_language"))
+        default = tree.get("default_language") or language
+
+        def walk(nodes: list[dict], table: Table) -> None:
+            for node in nodes:
+                path = node["path"][len(prefix):] if node["path"].startswith(prefix) else node["path"].lstrip("/")
+                kind = node["kind"]
+                if kind == "repeat":
+                    child = tables.get(path)
+                    if child is None:
+                        relative = path[len(table.path) + 1:] if table.path else path
+                        leaf = path.rsplit("/", 1)[-1]
+                        child = Table(
+                            path=path,
+                            key=relative,
+                            name=leaf,
+                            label=_label(node.get("labels"), language, default, leaf),
+                            parent=table,
+                        )
+                        tables[path] = child
+                        table.children.append(child)
+                    walk(node.get("children", []), child)
+                elif kind == "group":
+                    walk(node.get("children", []), table)
+                elif not _is_note(node):
+                    _add_field(fields, table, node, path, language, default)
+
+        walk(tree["fields"], main)
+    _name_tables(main)
+    return main
+
+
+def _add_field(fields: dict[str, Field], table: Table, node: dict, path: str, language: str, default: str) -> None:
+    choices = [
+        Choice(choice["name"], _label(choice.get("labels"), language, default, choice["name"]))
+        for choice in node.get("choices") or ()
+        if choice.get("name")
+    ]
+    existing = fields.get(path)
+    if existing is None:
+        key = path[len(table.path) + 1:] if table.path else path
+        name = path.rsplit("/", 1)[-1]
+        existing = Field(key=key, path=path, kind=_kind(node), label=_label(node.get("labels"), language, default, name))
+        fields[path] = existing
+        table.fields.append(existing)
+    known = {choice.name for choice in existing.choices}
+    for choice in choices:  # choices only older versions had come after the newest version's
+        if choice.name not in known:
+            existing.choices.append(choice)
+            known.add(choice.name)
+
+
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+
+
+def _name_tables(main: Table) -> None:
+    """Unique names of at most 31 characters without the characters Excel forbids."""
+    used: set[str] = {"history"}
+    for table in main.walk():
+        base = _SHEET_FORBIDDEN.sub("_", table.name).strip("'") or "table"
+        base = base[:31]
+        candidate, number = base, 1
+        while candidate.casefold() in used:
+            number += 1
+            suffix = f"_{number}"
+            candidate = base[: 31 - len(suffix)] + suffix
+        used.add(candidate.casefold())
+        table.name = candidate
+
+
+# -- headers and rows ------------------------------------------------------------
+
+GEO_PARTS = ("Latitude", "Longitude", "Altitude", "Accuracy")
+
+
+@dataclass
+class Column:
+    name: str
+    label: str
+    width: float
+    zoned: bool = False  # a date-time or time of day, shown in the organisation's time zone
+
+
+class TableLayout:
+    """The columns of one table in one export, and its compiled row function.
+
+    ``row(d, link)`` returns the cells of the table's fields for the flattened
+    node ``d``; ``link`` is the address attachments of this submission are
+    linked under (a URL prefix, or ``media/<id>/`` in a media zip).
+    """
+
+    def __init__(self, table: Table, *, values: str, words: str, time_zone: ZoneInfo, zone_name: str):
+        self.table = table
+        self.words = WORDS[words]
+        self.zone_name = zone_name
+        self.field_columns: list[Column] = []
+        for item in table.fields:
+            self.field_columns.extend(self._columns(item))
+        self.row = compile_row(table.fields, labels=values == "labels", time_zone=time_zone)
+
+    def _columns(self, item: Field) -> list[Column]:
+        name = item.key.replace("/", "-")
+        label = item.label
+        if item.kind in ("datetime", "time"):
+            label = f"{label} ({self.zone_name})"
+            width = 19.0 if item.kind == "datetime" else 10.0
+            return [Column(name, label, max(width, _width(name, label, high=30)), zoned=True)]
+        if item.kind == "select":
+            return [Column(name, label, _width(name, label))] + [
+                Column(f"{name}/{choice.name}", f"{item.label}/{choice.label}", _width(choice.name, choice.label, low=6))
+                for choice in item.choices
+            ]
+        if item.kind == "geopoint":
+            return [
+                Column(f"{name}-{part}", f"{label}: {self.words[part]}", 12) for part in GEO_PARTS
+            ]
+        if item.kind == "date":
+            return [Column(name, label, max(11.0, _width(name, label, high=30)))]
+        return [Column(name, label, _width(name, label))]
+
+    def meta(self, name: str, width: float = 12, zoned: bool = False) -> Column:
+        label = self.words.get(name, name)
+        if zoned:
+            label = f"{label} ({self.zone_name})"
+        return Column(name, label, max(width, _width(name, label, high=30)), zoned=zoned)
+
+
+def _width(*texts: str, low: float = 8, high: float = 40) -> float:
+    longest = max((len(text) for text in texts if text), default=0)
+    return float(min(max(longest + 2, low), high))
+
+
+# -- converters used by compiled rows -------------------------------------------------
+
+
+def to_int(value: str):
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() and abs(number) < 1e15 else number
+
+
+def to_float(value: str):
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return number if number - number == 0.0 else value
+
+
+def to_date(value: str):
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        try:
+            return dt.datetime.fromisoformat(value).date()
+        except ValueError:
+            return value
+
+
+def datetime_converter(time_zone: ZoneInfo):
+    def to_datetime(value: str):
+        try:
+            stamp = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if stamp.tzinfo is None:
+            return stamp
+        return stamp.astimezone(time_zone).replace(tzinfo=None)
+
+    return to_datetime
+
+
+def time_converter(time_zone: ZoneInfo):
+    def to_time(value: str):
+        try:
+            moment = dt.time.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is None:
+            return moment
+        # A time of day with the phone's offset: shown in the organisation's zone (on today's date).
+        combined = dt.datetime.combine(dt.date.today(), moment)
+        return combined.astimezone(time_zone).time().replace(tzinfo=None)
+
+    return to_time
+
+
+def to_bool(value: str):
+    lowered = value.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    return value
+
+
+def to_geopoint(value: str) -> list:
+    parts = value.split()
+    cells: list = [None, None, None, None]
+    for index, part in enumerate(parts[:4]):
+        try:
+            cells[index] = float(part)
+        except ValueError:
+            return [value, None, None, None]
+    return cells
+
+
+def splitter(choices: list[Choice], labels: bool):
+    """The summary cell plus one 0/1 cell per choice, for an answered select_multiple."""
+    index = {choice.name: position for position, choice in enumerate(choices, start=1)}
+    names = {choice.name: choice.label for choice in choices}
+    width = len(choices) + 1
+
+    def split(value: str) -> list:
+        cells = [value] + [0] * (width - 1)
+        parts = value.split()
+        for part in parts:
+            position = index.get(part)
+            if position is not None:
+                cells[position] = 1
+        if labels:
+            cells[0] = "; ".join(names.get(part, part) for part in parts)
+        return cells
+
+    return split
+
+
+def compile_row(fields: list[Field], *, labels: bool, time_zone: ZoneInfo):
+    """A function ``(d, link) -> list`` making the cells of ``fields`` from a flattened node.
+
+    The function is generated as Python source: one expression per field, all
+    in one list display, so that a row costs one call instead of one per cell.
+    Only generated names (K0, L0, ...) appear in the source; keys, labels and
+    choices are passed in as values.
+    """
+    from .spreadsheet import Hyperlink
+
+    namespace: dict = {
+        "to_int": to_int,
+        "to_float": to_float,
+        "to_date": to_date,
+        "to_datetime": datetime_converter(time_zone),
+        "to_time": time_converter(time_zone),
+        "to_bool": to_bool,
+        "to_geopoint": to_geopoint,
+        "Hyperlink": Hyperlink,
+        "quote": quote,
+        "NO_GEO": (None, None, None, None),
+    }
+    simple = {
+        "int": "to_int",
+        "decimal": "to_float",
+        "date": "to_date",
+        "datetime": "to_datetime",
+        "time": "to_time",
+        "boolean": "to_bool",
+    }
+    cells = []
+    for number, item in enumerate(fields):
+        key = f"K{number}"
+        namespace[key] = item.key
+        got = f"(v := g({key})) is None"
+        if item.kind in simple:
+            cells.append(f"(None if {got} else {simple[item.kind]}(v))")
+        elif item.kind == "select1" and labels and item.choices:
+            namespace[f"L{number}"] = {choice.name: choice.label for choice in item.choices}
+            cells.append(f"(None if {got} else L{number}.get(v, v))")
+        elif item.kind == "select":
+            namespace[f"S{number}"] = splitter(item.choices, labels)
+            namespace[f"N{number}"] = (None,) * (len(item.choices) + 1)
+            cells.append(f"*(N{number} if {got} else S{number}(v))")
+        elif item.kind == "geopoint":
+            cells.append(f"*(NO_GEO if {got} else to_geopoint(v))")
+        elif item.kind == "binary":
+            cells.append(f"(None if {got} else Hyperlink(link + quote(v, safe=''), v))")
+        else:
+            cells.append(f"g({key})")
+    source = "def row(d, link):\n    g = d.get\n    return [" + ", ".join(cells) + "]\n"
+    exec(compile(source, "<export row>", "exec"), namespace)  # noqa: S102 - generated names only
+    return namespace["row"]

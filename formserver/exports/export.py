@@ -1,0 +1,612 @@
+"""One export of a form: its submissions as an Excel workbook or a zip of CSV files.
+
+``run_export`` reads the flattened copies of the submissions (``Submission.data``)
+in one streamed pass, in the order they were received, and writes the main
+table row by row while the rows of repeat groups go to temporary spool files;
+the repeat tables follow the main table (the writers write one sheet after the
+other). Nothing of the export is held in memory but the current rows.
+
+Tables: one main row per submission (the current version of an edited record),
+one row per repeat entry in the repeat's table, nested repeats included. Keys in
+both conventions: ODK Central's ``KEY``/``PARENT_KEY`` (``uuid:…`` and
+``uuid:…/intake/member[2]``) and KoboToolbox's ``_index``/``_parent_index``/
+``_parent_table_name``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import marshal
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..config import Settings
+from ..models import AppUser, ExportJob, Form, FormVersion, Organisation, Submission, SubmissionAttachment, User, utcnow
+from ..problems import Problem
+from ..storage import BlobStore
+from .columns import Column, Table, TableLayout, build_schema, match_language, words_language
+from .csvzip import CsvZip
+from .flatten import RepeatsByVersion, _flatten_safely
+from .spreadsheet import MAX_ROWS, Workbook, ZipStream
+
+FORMATS = ("xlsx", "csv")
+HEADERS = ("both", "names", "labels")
+VALUES = ("labels", "names")
+# A submission is counted as exported once it is this old when the export reads:
+# ingest sets received_at a moment before its transaction commits.
+SETTLE = dt.timedelta(seconds=10)
+READ_BATCH = 1000
+SPOOL_BATCH = 1000
+ROWS_PER_SHEET = MAX_ROWS  # a table longer than this continues on a numbered sheet ("member (2)")
+PROGRESS_EVERY = 500
+
+
+# -- options ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to export and how; ``from_dict`` reads the options of a job or a form."""
+
+    format: str = "xlsx"
+    lang: str | None = None  # "th", "en" or a language name of the form; None: the form's default
+    header: str = "both"  # both rows, field names only, or labels only
+    values: str = "labels"  # choices as labels in the language, or as their names
+    since: str | None = None  # received on or after (a date, or a date and time; org time zone if none given)
+    until: str | None = None  # received on or before (a date includes that whole day)
+    new_only: bool = False  # only what arrived since the requester's last complete export of this form
+    media: bool = False  # a zip of the export plus media/ with the attachments
+    bom: bool = True  # CSV files start with a UTF-8 byte order mark (Excel needs it for Thai)
+    version: str | None = None  # one form version; None: all versions
+
+    @classmethod
+    def from_dict(cls, options: dict | None) -> "ExportOptions":
+        options = dict(options or {})
+        if "language" in options and "lang" not in options:
+            options["lang"] = options.pop("language")
+        options.pop("language", None)
+        known = set(cls.__dataclass_fields__)
+        for key in options:
+            if key not in known:
+                raise Problem("export.bad_option", option=key, value=options[key])
+        values = {key: value for key, value in options.items() if value is not None and value != ""}
+        for key in ("new_only", "media", "bom"):
+            if key in values:
+                values[key] = _flag(key, values[key])
+        result = cls(**values)
+        _check_choice("format", result.format, FORMATS)
+        _check_choice("header", result.header, HEADERS)
+        _check_choice("values", result.values, VALUES)
+        for key in ("since", "until"):
+            raw = getattr(result, key)
+            if raw is not None:
+                try:
+                    _parse_moment(str(raw))
+                except ValueError:
+                    raise Problem("export.bad_option", option=key, value=raw) from None
+        if result.lang is not None and not isinstance(result.lang, str):
+            raise Problem("export.bad_option", option="lang", value=result.lang)
+        return result
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def suffix(self) -> str:
+        if self.media:
+            return ".zip"
+        return ".xlsx" if self.format == "xlsx" else ".csv.zip"
+
+
+def _flag(key: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise Problem("export.bad_option", option=key, value=value)
+
+
+def _check_choice(key: str, value, allowed) -> None:
+    if value not in allowed:
+        raise Problem("export.bad_option", option=key, value=value)
+
+
+def _parse_moment(text: str) -> dt.date | dt.datetime:
+    text = text.strip()
+    if len(text) == 10:
+        return dt.date.fromisoformat(text)
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def received_bounds(options: ExportOptions, zone: ZoneInfo) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(from, before): received_at >= from and < before, in UTC; a date means that day in ``zone``."""
+
+    def moment(raw: str, end: bool) -> dt.datetime:
+        value = _parse_moment(raw)
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=zone)
+            return value + (dt.timedelta(microseconds=1) if end else dt.timedelta())
+        day = value + dt.timedelta(days=1) if end else value
+        return dt.datetime.combine(day, dt.time(), tzinfo=zone)
+
+    since = moment(options.since, False) if options.since else None
+    until = moment(options.until, True) if options.until else None
+    return (
+        since.astimezone(dt.timezone.utc) if since else None,
+        until.astimezone(dt.timezone.utc) if until else None,
+    )
+
+
+def time_zone_of(organisation: Organisation, settings: Settings | None = None) -> tuple[ZoneInfo, str]:
+    for name in (organisation.time_zone, settings.time_zone if settings else None, "Asia/Bangkok"):
+        if name:
+            try:
+                return ZoneInfo(name), name
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC"), "UTC"
+
+
+# -- what a run tells --------------------------------------------------------------------
+
+
+@dataclass
+class ExportResult:
+    submissions: int = 0
+    tables: dict[str, int] = field(default_factory=dict)  # table name -> data rows
+    media_files: int = 0
+    snapshot_at: dt.datetime | None = None
+    watermark: dt.datetime | None = None  # "new since this export" starts here
+
+
+Progress = Callable[[int, int], None]
+
+
+# -- the export ----------------------------------------------------------------------------
+
+
+def export_versions(session: Session, form: Form, version: str | None) -> list[FormVersion]:
+    """The versions whose fields the export shows, newest first.
+
+    One version when asked; otherwise every published version and every version
+    that has submissions (an abandoned draft adds no empty columns).
+    """
+    if version is not None:
+        found = session.scalar(select(FormVersion).where(FormVersion.form_id == form.id, FormVersion.version == version))
+        if found is None:
+            raise Problem("form.version_not_found", form_id=form.form_id, version=version)
+        return [found]
+    used = set(session.scalars(select(Submission.form_version_id).where(Submission.form_id == form.id).distinct()))
+    versions = [
+        v
+        for v in session.scalars(select(FormVersion).where(FormVersion.form_id == form.id).order_by(FormVersion.id.desc()))
+        if v.published_at is not None or v.id in used
+    ]
+    if not versions:
+        versions = list(
+            session.scalars(select(FormVersion).where(FormVersion.form_id == form.id).order_by(FormVersion.id.desc()))
+        )
+    return versions
+
+
+def previous_watermark(session: Session, form: Form, user: User | None) -> dt.datetime | None:
+    if user is None:
+        return None
+    return session.scalar(
+        select(ExportJob.watermark)
+        .where(
+            ExportJob.form_id == form.id,
+            ExportJob.requested_by_id == user.id,
+            ExportJob.status == "complete",
+            ExportJob.watermark.is_not(None),
+        )
+        .order_by(ExportJob.watermark.desc())
+        .limit(1)
+    )
+
+
+class _Spool:
+    """Rows of one repeat table, kept on disk until the main table is written."""
+
+    def __init__(self, directory: Path | None):
+        self.file = tempfile.TemporaryFile(dir=directory, prefix="export-spool-")
+        self.batch: list = []
+        self.count = 0
+
+    def add(self, record: tuple) -> None:
+        self.batch.append(record)
+        self.count += 1
+        if len(self.batch) >= SPOOL_BATCH:
+            marshal.dump(self.batch, self.file)
+            self.batch = []
+
+    def __iter__(self):
+        if self.batch:
+            marshal.dump(self.batch, self.file)
+            self.batch = []
+        self.file.seek(0)
+        load = marshal.load
+        while True:
+            try:
+                batch = load(self.file)
+            except EOFError:
+                return
+            yield from batch
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _Output:
+    """The workbook or CSV zip being written, and the zip around it when media are included.
+
+    With media, the attachments are written first (``media_zip()``), then the tables:
+    an xlsx goes into the same zip as ``FORM.xlsx`` beside ``media/``; CSV files go
+    into the CSV zip itself, beside ``media/``.
+    """
+
+    def __init__(self, target, options: ExportOptions, file_stem: str):
+        self.options = options
+        self.file_stem = file_stem
+        self.outer: ZipStream | None = None
+        self._own_file = None
+        if isinstance(target, (str, os.PathLike)):
+            self._own_file = open(target, "wb")
+            target = self._own_file
+        if options.format == "csv":
+            self.book = CsvZip(target, bom=options.bom)
+        elif options.media:
+            # The workbook and photos are compressed already: stored as they are (deflate level 0).
+            self.outer = ZipStream(target, compresslevel=0)
+            self.book = None
+        else:
+            self.book = Workbook(target)
+
+    def media_zip(self) -> ZipStream:
+        """The zip that media/ entries go into; call before the first table."""
+        if self.outer is not None:
+            return self.outer
+        # CsvZip has no public way to add other files: its zip stream is used before any CSV file starts.
+        return self.book._zip
+
+    def table(self, name: str, header_rows: list[list], widths: list[float]):
+        if self.book is None:
+            self.outer.start_entry(f"{self.file_stem}.xlsx")
+            self.book = Workbook(_EntryWriter(self.outer))
+        if isinstance(self.book, Workbook):
+            return self.book.add_table(
+                name, header_rows, autofilter=True, column_widths=widths, max_rows=ROWS_PER_SHEET
+            )
+        return self.book.add_table(name, header_rows)
+
+    def close(self) -> None:
+        self.book.close()
+        if self.outer is not None:
+            self.outer.end_entry()
+            self.outer.close()
+        if self._own_file is not None:
+            self._own_file.close()
+
+    def abort(self) -> None:
+        try:
+            if self.outer is not None:
+                self.outer.abort()
+            elif self.book is not None:
+                self.book.__exit__(RuntimeError, None, None)
+        finally:
+            if self._own_file is not None:
+                self._own_file.close()
+
+
+class _EntryWriter:
+    """A file-like object writing into the open entry of a ZipStream."""
+
+    def __init__(self, zip_stream: ZipStream):
+        self.write = zip_stream.write
+
+    def flush(self) -> None:
+        pass
+
+
+def run_export(
+    session: Session,
+    settings: Settings,
+    organisation: Organisation,
+    form: Form,
+    options: ExportOptions | dict,
+    target,
+    *,
+    requested_by: User | None = None,
+    progress: Progress | None = None,
+    blobs: BlobStore | None = None,
+    spool_dir: Path | None = None,
+    file_stem: str | None = None,
+) -> ExportResult:
+    """Write the export of ``form`` to ``target`` (a path or a binary file object).
+
+    ``session`` only reads (use ``reading_session`` for a consistent snapshot that
+    does not block phones); the flattened copies must exist (``ensure_flattened``),
+    a missing one is computed on the fly. ``progress(done, total)`` is called
+    every few hundred submissions and between phases.
+    """
+    if not isinstance(options, ExportOptions):
+        options = ExportOptions.from_dict(options)
+    if form.organisation_id != organisation.id:
+        raise Problem("form.not_found", form_id=form.form_id)
+    report = progress or (lambda done, total: None)
+    zone, zone_name = time_zone_of(organisation, settings)
+    versions = export_versions(session, form, options.version)
+    newest_tree = versions[0].field_tree
+    language = match_language(options.lang, newest_tree.get("languages", []), newest_tree.get("default_language"))
+    words = words_language(options.lang, language)
+    schema = build_schema([v.field_tree for v in versions], form.form_id, options.lang)
+    layouts = {
+        table.path: TableLayout(table, values=options.values, words=words, time_zone=zone, zone_name=zone_name)
+        for table in schema.walk()
+    }
+    result = ExportResult(snapshot_at=utcnow())
+    since, until = received_bounds(options, zone)
+    if options.new_only:
+        if requested_by is None:
+            raise Problem("export.bad_option", option="new_only", value="without a requesting user")
+        last = previous_watermark(session, form, requested_by)
+        if last is not None and (since is None or last > since):
+            since = last
+    result.watermark = result.snapshot_at - SETTLE
+    if until is not None and until < result.watermark:
+        result.watermark = until
+
+    conditions = [
+        Submission.organisation_id == organisation.id,
+        Submission.form_id == form.id,
+        Submission.is_current.is_(True),
+    ]
+    if options.version is not None:
+        conditions.append(Submission.form_version_id == versions[0].id)
+    if since is not None:
+        conditions.append(Submission.received_at >= since)
+    if until is not None:
+        conditions.append(Submission.received_at < until)
+    total = session.scalar(select(func.count()).select_from(Submission).where(*conditions)) or 0
+    report(0, total)
+
+    submitters = select(Submission.submitter_user_id).where(Submission.form_id == form.id).distinct()
+    users = dict(session.execute(select(User.id, User.email).where(User.id.in_(submitters))).all()) if total else {}
+    app_users = (
+        dict(session.execute(select(AppUser.id, AppUser.name).where(AppUser.organisation_id == organisation.id)).all())
+        if total
+        else {}
+    )
+    version_names = dict(session.execute(select(FormVersion.id, FormVersion.version).where(FormVersion.form_id == form.id)).all())
+    record = func.coalesce(Submission.root_id, Submission.id)
+    edits = dict(
+        session.execute(
+            select(record, func.count()).where(Submission.form_id == form.id).group_by(record).having(func.count() > 1)
+        ).all()
+    )
+    present = (
+        select(SubmissionAttachment.submission_id, func.count().label("n"))
+        .group_by(SubmissionAttachment.submission_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Submission.id,
+            Submission.instance_id,
+            Submission.data,
+            Submission.received_at,
+            Submission.submitter_user_id,
+            Submission.submitter_app_user_id,
+            Submission.device_id,
+            Submission.form_version_id,
+            Submission.review_state,
+            Submission.attachments_expected,
+            Submission.root_id,
+            present.c.n,
+        )
+        .outerjoin(present, present.c.submission_id == Submission.id)
+        .where(*conditions)
+        .order_by(Submission.id)
+    )
+
+    stem = file_stem or form.form_id
+    output = _Output(target, options, stem)
+    spools: dict[str, _Spool] = {}
+    try:
+        if options.media:
+            store = blobs or BlobStore(settings.blob_dir)
+            result.media_files = _write_media(session, output.media_zip(), store, conditions, lambda: report(0, total))
+        for table in schema.walk():
+            if table.parent is not None:
+                spools[table.path] = _Spool(spool_dir)
+        main_layout = layouts[""]
+        main_columns = (
+            [main_layout.meta("SubmissionDate", width=19, zoned=True)]
+            + main_layout.field_columns
+            + [
+                main_layout.meta("KEY", width=20),
+                main_layout.meta("SubmitterName", width=16),
+                main_layout.meta("AttachmentsPresent"),
+                main_layout.meta("AttachmentsExpected"),
+                main_layout.meta("ReviewState"),
+                main_layout.meta("DeviceID", width=16),
+                main_layout.meta("Edits"),
+                main_layout.meta("FormVersion"),
+                main_layout.meta("_index"),
+            ]
+        )
+        main_out = output.table(schema.name, _header_rows(main_columns, options.header, zone_name), [c.width for c in main_columns])
+        result.tables[main_out.name] = 0
+
+        words = main_layout.words
+        review_words = {state: words.get(state, state) for state in ("received", "has_issues", "approved", "rejected")}
+        show_review = options.values == "labels"
+        link_head, link_tail = _link_prefix(settings, organisation, options)
+        main_row = main_layout.row
+        main_has_links = any(f.kind == "binary" for f in schema.fields)
+        counters = {table.path: 0 for table in schema.walk()}
+        repeats = RepeatsByVersion(session)
+        children = schema.children
+        write_main = main_out.write_row
+        done = 0
+
+        def spool_children(table: Table, node: dict, key: str, index: int, submission_id: int) -> None:
+            for child in table.children:
+                entries = node.pop(child.key, None)
+                if not entries or type(entries) is not list:
+                    continue
+                spool = spools[child.path]
+                for number, entry in enumerate(entries, start=1):
+                    if type(entry) is not dict:
+                        continue
+                    counters[child.path] += 1
+                    child_index = counters[child.path]
+                    child_key = f"{key}/{child.key}[{number}]"
+                    if child.children:
+                        spool_children(child, entry, child_key, child_index, submission_id)
+                    spool.add((submission_id, child_key, key, child_index, index, entry))
+
+        result_rows = session.execute(query.execution_options(yield_per=READ_BATCH))
+        for (
+            submission_id,
+            instance_id,
+            data,
+            received_at,
+            user_id,
+            app_user_id,
+            device_id,
+            version_id,
+            review_state,
+            expected,
+            root_id,
+            present_count,
+        ) in result_rows:
+            if type(data) is not dict:
+                data = _flatten_missing(session, submission_id, repeats, version_id)
+            done += 1
+            if children:
+                spool_children(schema, data, instance_id, done, submission_id)
+            write_main(
+                [
+                    received_at.astimezone(zone).replace(tzinfo=None),
+                    *main_row(data, f"{link_head}{submission_id}{link_tail}" if main_has_links else ""),
+                    instance_id,
+                    users.get(user_id) if user_id else app_users.get(app_user_id),
+                    present_count or 0,
+                    expected,
+                    review_words.get(review_state, review_state) if show_review else review_state,
+                    device_id,
+                    edits.get(root_id or submission_id, 1) - 1,
+                    version_names.get(version_id),
+                    done,
+                ]
+            )
+            if done % PROGRESS_EVERY == 0:
+                report(done, total)
+        result.submissions = done
+        result.tables[main_out.name] = done
+        report(done, total)
+
+        for table in schema.walk():
+            if table.parent is None:
+                continue
+            layout = layouts[table.path]
+            columns = layout.field_columns + [
+                layout.meta("PARENT_KEY", width=20),
+                layout.meta("KEY", width=24),
+                layout.meta("_index"),
+                layout.meta("_parent_table_name"),
+                layout.meta("_parent_index"),
+            ]
+            out = output.table(table.name, _header_rows(columns, options.header, zone_name), [c.width for c in columns])
+            parent_name = table.parent.name
+            row = layout.row
+            has_links = any(f.kind == "binary" for f in table.fields)
+            write = out.write_row
+            count = 0
+            for submission_id, key, parent_key, index, parent_index, entry in spools[table.path]:
+                write(
+                    [
+                        *row(entry, f"{link_head}{submission_id}{link_tail}" if has_links else ""),
+                        parent_key,
+                        key,
+                        index,
+                        parent_name,
+                        parent_index,
+                    ]
+                )
+                count += 1
+                if count % (PROGRESS_EVERY * 4) == 0:
+                    report(done, total)
+            result.tables[out.name] = count
+            spools[table.path].close()
+            report(done, total)
+
+        output.close()
+    except BaseException:
+        output.abort()
+        raise
+    finally:
+        for spool in spools.values():
+            spool.close()
+    return result
+
+
+def _flatten_missing(session: Session, submission_id: int, repeats: RepeatsByVersion, version_id: int) -> dict:
+    xml = session.scalar(select(Submission.xml).where(Submission.id == submission_id))
+    return _flatten_safely(xml, repeats[version_id]) if xml else {}
+
+
+def _link_prefix(settings: Settings, organisation: Organisation, options: ExportOptions) -> tuple[str, str]:
+    """Attachments are linked at ``<head><submission id><tail><name>``: the server, or media/ beside the file."""
+    if options.media:
+        return "media/", "/"
+    return f"{settings.public_url}/orgs/{organisation.slug}/submissions/", "/attachments/"
+
+
+def _header_rows(columns: list[Column], header: str, zone_name: str) -> list[list]:
+    """Field names, labels, or both; with names only, the time zone is named after the date-time names."""
+    names = [c.name for c in columns]
+    labels = [c.label for c in columns]
+    if header == "names":
+        return [[f"{c.name} ({zone_name})" if c.zoned else c.name for c in columns]]
+    if header == "labels":
+        return [labels]
+    return [names, labels]
+
+
+def _write_media(session: Session, zip_stream: ZipStream, blobs: BlobStore, conditions, beat) -> int:
+    """Every attachment of the exported submissions as ``media/<submission id>/<name>``, streamed."""
+    query = (
+        select(SubmissionAttachment.submission_id, SubmissionAttachment.name, SubmissionAttachment.sha256)
+        .join(Submission, Submission.id == SubmissionAttachment.submission_id)
+        .where(*conditions)
+        .order_by(SubmissionAttachment.submission_id, SubmissionAttachment.name)
+    )
+    written = 0
+    for submission_id, name, sha256 in session.execute(query.execution_options(yield_per=READ_BATCH)):
+        try:
+            handle = blobs.open(sha256)
+        except (OSError, ValueError):
+            continue  # a blob that is not there: the sheet counts attachments present, nothing to add
+        safe = name.replace("/", "_").replace("\\", "_") or "file"
+        with handle:
+            zip_stream.start_entry(f"media/{submission_id}/{safe}")
+            while chunk := handle.read(1 << 20):
+                zip_stream.write(chunk)
+            zip_stream.end_entry()
+        written += 1
+        if written % 50 == 0:
+            beat()
+    return written
