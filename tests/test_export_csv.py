@@ -1,0 +1,76 @@
+"""The CSV export: the same tables as the workbook, one file each, in a zip."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+from formserver.exports.samples import add_submission
+
+from .test_export_support import (  # noqa: F401 - fixtures
+    NAPAT,
+    SOMCHAI,
+    export,
+    organisation,
+    read_workbook,
+    visit,
+)
+
+
+def csv_files(path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def rows(content: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline="")))
+
+
+def test_the_csv_zip_has_one_file_per_table_with_the_rows_and_keys_of_the_workbook(session, settings, organisation, visit, tmp_path):
+    add_submission(session, visit, SOMCHAI, instance_id="uuid:0a1b")
+    add_submission(session, visit, NAPAT, instance_id="uuid:77ff")
+    files = csv_files(export(session, settings, organisation, visit.form, tmp_path, "export.csv.zip", format="csv"))
+    assert list(files) == ["visit.csv", "member.csv", "document.csv"]
+    workbook = read_workbook(export(session, settings, organisation, visit.form, tmp_path))
+    for name, sheet in workbook.items():
+        table = rows(files[f"{name}.csv"])
+        assert table[0] == sheet[0] and table[1] == sheet[1]  # names, then labels
+        assert len(table) == len(sheet)
+    member = rows(files["member.csv"])
+    header = member[0]
+    first = dict(zip(header, member[2]))
+    assert (first["KEY"], first["PARENT_KEY"], first["_index"], first["_parent_table_name"], first["_parent_index"]) == (
+        "uuid:0a1b/member[1]", "uuid:0a1b", "1", "visit", "1",
+    )
+    assert first["id_number"] == "0570189001238"
+    assert first["member_name"] == "นางคำ แสงดี"
+    main = dict(zip(rows(files["visit.csv"])[0], rows(files["visit.csv"])[2]))
+    assert main["household-visit_date"] == "2024-05-01"
+    assert main["start"] == "2024-05-01T08:15:00"
+    assert main["household-remark"].startswith("'=")  # a spreadsheet would run it otherwise
+    assert main["household-languages/lahu"] == "0"
+
+
+def test_csv_files_start_with_a_byte_order_mark_by_default_so_excel_reads_thai(session, settings, organisation, visit, tmp_path):
+    add_submission(session, visit, SOMCHAI)
+    files = csv_files(export(session, settings, organisation, visit.form, tmp_path, "export.csv.zip", format="csv"))
+    assert all(content.startswith(b"\xef\xbb\xbf") for content in files.values())
+    assert "ชื่อหัวหน้าครัวเรือน".encode() in files["visit.csv"]
+
+
+def test_csv_files_have_no_byte_order_mark_on_request(session, settings, organisation, visit, tmp_path):
+    add_submission(session, visit, SOMCHAI)
+    files = csv_files(export(session, settings, organisation, visit.form, tmp_path, "export.csv.zip", format="csv", bom=False))
+    assert all(content.startswith(b"SubmissionDate,") or content.startswith(b"member_name,") or content.startswith(b"doc_type,") for content in files.values())
+    assert not any(content.startswith(b"\xef\xbb\xbf") for content in files.values())
+
+
+def test_a_csv_media_zip_has_the_csv_files_beside_media(session, settings, organisation, visit, blobs, tmp_path):
+    submission = add_submission(session, visit, SOMCHAI, attachments={"id card.jpg": b"photo"}, blobs=blobs)
+    files = csv_files(export(session, settings, organisation, visit.form, tmp_path, "export.zip", format="csv", media=True))
+    assert sorted(files) == ["document.csv", f"media/{submission.id}/id card.jpg", "member.csv", "visit.csv"]
+    assert files[f"media/{submission.id}/id card.jpg"] == b"photo"
+    main = dict(zip(rows(files["visit.csv"])[0], rows(files["visit.csv"])[2]))
+    assert main["household-photo"] == f"media/{submission.id}/id%20card.jpg"
