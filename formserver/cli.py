@@ -296,3 +296,6 @@ def serve(context: Context, args) -> None:
 
 # Device accounts and kept-aside resubmissions: `formserver appuser ...`, `formserver submission ...`.
 from .openrosa import commands as _openrosa_commands  # noqa: E402,F401
+
+# Exports to a file and the rebuild of their flattened copies: `formserver export ...`.
+from .exports import command as _export_commands  # noqa: E402,F401
