@@ -71,6 +71,23 @@ def add_submission(
     values: dict,
     *,
     instance_id: str | None = None,
+    edit_of: Submission | None = None,
+    **details,
+) -> Submission:
+    """Store one submission of ``version`` made from ``values`` (see ``add_instance`` for ``details``)."""
+    instance_id = instance_id or f"uuid:{uuid.uuid4()}"
+    xml = instance_xml(
+        version.field_tree, values, instance_id=instance_id, deprecated_id=edit_of.instance_id if edit_of else None
+    )
+    return add_instance(session, version, xml, instance_id=instance_id, edit_of=edit_of, **details)
+
+
+def add_instance(
+    session: Session,
+    version: FormVersion,
+    xml: bytes,
+    *,
+    instance_id: str | None = None,
     received_at: datetime | None = None,
     user: User | None = None,
     app_user: AppUser | None = None,
@@ -82,10 +99,13 @@ def add_submission(
     attachments_expected: int | None = None,
     flattened: bool = True,
 ) -> Submission:
-    """Store one submission of ``version`` as ingest would, with its flattened copy (unless ``flattened=False``)."""
-    tree = version.field_tree
-    instance_id = instance_id or f"uuid:{uuid.uuid4()}"
-    xml = instance_xml(tree, values, instance_id=instance_id, deprecated_id=edit_of.instance_id if edit_of else None)
+    """Store an instance's XML as ingest would, with its flattened copy (unless ``flattened=False``).
+
+    The instance id is read from ``meta/instanceID`` when not given.
+    """
+    if instance_id is None:
+        found = etree.fromstring(xml).xpath("//*[local-name()='meta']/*[local-name()='instanceID']/text()")
+        instance_id = found[0].strip() if found else f"uuid:{uuid.uuid4()}"
     form = version.form
     submission = Submission(
         organisation_id=form.organisation_id,
@@ -94,7 +114,7 @@ def add_submission(
         instance_id=instance_id,
         xml=xml,
         xml_sha256=hashlib.sha256(xml).hexdigest(),
-        data=flatten(xml, repeat_paths(tree)) if flattened else None,
+        data=flatten(xml, repeat_paths(version.field_tree)) if flattened else None,
         received_at=received_at or utcnow(),
         submitter_user_id=user.id if user else None,
         submitter_app_user_id=app_user.id if app_user else None,
