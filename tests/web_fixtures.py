@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,9 +234,32 @@ def sign_in(client, app, user_id: int | None) -> None:
         session.permanent = True
 
 
+_SNAPSHOT: dict[str, object] = {}
+
+
 @pytest.fixture
-def web(app, settings):
-    return build_world(app.extensions["formserver.db"], app.extensions["formserver.blobs"], settings)
+def web(app, settings, tmp_path_factory):
+    """The world for one test. On SQLite it is built once and copied (database file and blobs) for each test."""
+    database = app.extensions["formserver.db"]
+    blobs = app.extensions["formserver.blobs"]
+    if not settings.database_url.startswith("sqlite:///"):
+        return build_world(database, blobs, settings)
+    path = Path(settings.database_url.split("///", 1)[1])
+    if "world" not in _SNAPSHOT:
+        world = build_world(database, blobs, settings)
+        database.dispose()  # the last connection closes: the WAL is checkpointed into the file
+        folder = tmp_path_factory.mktemp("web-world")
+        shutil.copyfile(path, folder / "world.sqlite3")
+        shutil.copytree(settings.blob_dir, folder / "blobs")
+        _SNAPSHOT.update(world=world, folder=folder)
+        return copy.deepcopy(world)
+    database.dispose()
+    folder = _SNAPSHOT["folder"]
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(folder / "world.sqlite3", path)
+    shutil.copytree(folder / "blobs", settings.blob_dir, dirs_exist_ok=True)
+    return copy.deepcopy(_SNAPSHOT["world"])
 
 
 @pytest.fixture(scope="module")
