@@ -401,21 +401,35 @@ def to_geopoint(value: str) -> list:
     return cells
 
 
+SPLIT_CACHE = 4096
+
+
 def splitter(choices: list[Choice], labels: bool):
-    """The summary cell plus one 0/1 cell per choice, for an answered select_multiple."""
+    """The summary cell plus one 0/1 cell per choice, for an answered select_multiple.
+
+    Answers repeat (the same few combinations of choices), so the cells of each
+    answer are kept in a bounded cache.
+    """
     index = {choice.name: position for position, choice in enumerate(choices, start=1)}
     names = {choice.name: choice.label for choice in choices}
-    width = len(choices) + 1
+    zeros = [0] * len(choices)
+    cache: dict[str, tuple] = {}
 
-    def split(value: str) -> list:
-        cells = [value] + [0] * (width - 1)
+    def split(value: str) -> tuple:
+        cells = cache.get(value)
+        if cells is not None:
+            return cells
         parts = value.split()
+        row = [value, *zeros]
         for part in parts:
             position = index.get(part)
             if position is not None:
-                cells[position] = 1
+                row[position] = 1
         if labels:
-            cells[0] = "; ".join(names.get(part, part) for part in parts)
+            row[0] = "; ".join(names.get(part, part) for part in parts)
+        if len(cache) >= SPLIT_CACHE:
+            cache.clear()
+        cells = cache[value] = tuple(row)
         return cells
 
     return split

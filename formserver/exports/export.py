@@ -16,8 +16,8 @@ both conventions: ODK Central's ``KEY``/``PARENT_KEY`` (``uuid:…`` and
 from __future__ import annotations
 
 import datetime as dt
-import marshal
 import os
+import pickle
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -217,7 +217,12 @@ def previous_watermark(session: Session, form: Form, user: User | None) -> dt.da
 
 
 class _Spool:
-    """Rows of one repeat table, kept on disk until the main table is written."""
+    """Rows of one repeat table, kept on disk until the main table is written.
+
+    Batches of rows are pickled (a private temporary file: only what this export
+    wrote is read back) with their length, so that reading them back is one read
+    and one ``pickle.loads`` per batch; pickle shares the repeated keys.
+    """
 
     def __init__(self, directory: Path | None):
         self.file = tempfile.TemporaryFile(dir=directory, prefix="export-spool-")
@@ -228,21 +233,25 @@ class _Spool:
         self.batch.append(record)
         self.count += 1
         if len(self.batch) >= SPOOL_BATCH:
-            marshal.dump(self.batch, self.file)
-            self.batch = []
+            self._dump()
+
+    def _dump(self) -> None:
+        data = pickle.dumps(self.batch, pickle.HIGHEST_PROTOCOL)
+        self.file.write(len(data).to_bytes(8, "little"))
+        self.file.write(data)
+        self.batch = []
 
     def __iter__(self):
         if self.batch:
-            marshal.dump(self.batch, self.file)
-            self.batch = []
+            self._dump()
         self.file.seek(0)
-        load = marshal.load
+        read = self.file.read
+        loads = pickle.loads
         while True:
-            try:
-                batch = load(self.file)
-            except EOFError:
+            size = read(8)
+            if len(size) < 8:
                 return
-            yield from batch
+            yield from loads(read(int.from_bytes(size, "little")))
 
     def close(self) -> None:
         self.file.close()

@@ -1,0 +1,389 @@
+"""Benchmark of the whole export (database read to finished file) against the raw limit.
+
+    .venv/bin/python bench/export.py [--sizes 20000 100000] [--runs 3] [--formats xlsx csv]
+                                     [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+For each size N it fills a fresh database (an SQLite file in a temporary folder
+by default; with --database-url a fresh schema on that server, dropped
+afterwards) with N synthetic household submissions of the household status
+intake form (forms/household_status_intake.xlsx: 1-6 members, Thai text, every
+question answered as relevance allows), bulk-inserted with their XML and their
+flattened copy, not through HTTP. Then it times:
+
+- export: ``run_export`` from the database to the finished .xlsx (or CSV zip),
+  through ``reading_session`` exactly as a background job runs it, each run in
+  a fresh child process whose peak RSS (ru_maxrss) is the export's memory;
+- raw limit: the very bytes of that export's tables (the sheet XML or the CSV
+  text, decompressed beforehand) written straight into a zip deflated at
+  compresslevel 1: no database, no cell formatting, only deflate and write.
+
+Prints the medians, the ratio, the peak RSS of the export process, and the
+tracemalloc peak of one more export run (what Python allocates, without the
+interpreter and libraries).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import zipfile
+import zlib
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, insert, text  # noqa: E402
+
+FORM = ROOT / "forms" / "household_status_intake.xlsx"
+POOL = 1000
+THAI_GIVEN = ["สมชาย", "นา", "คำ", "แสง", "บุญมี", "จันทร์", "อาหมี่", "หมี่เซ", "ใบตอง", "ดวงใจ", "ลาเซอ", "อาผ่า"]
+THAI_FAMILY = ["ใจดี", "แสงดี", "เชอมือ", "แซ่ลี", "จะทอ", "มาเยอะ", "ศรีสุข", "คำมา", "แก้วใส", "อายี่"]
+THAI_WORDS = ["บ้าน", "หมู่ที่", "ตำบล", "อำเภอ", "ดอย", "ห้วย", "โรงพยาบาล", "แม่สาย", "เชียงราย", "ไร่", "นา"]
+
+
+# -- synthetic households ------------------------------------------------------------------------
+
+
+class Households:
+    """Flattened values, instance XML and the row to insert, for the household form, deterministic per seed."""
+
+    def __init__(self, tree: dict, seed: int = 7):
+        self.tree = tree
+        self.rng = random.Random(seed)
+        self.prefix = "/" + tree["root"] + "/"
+        self.start = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+
+    def values(self, number: int) -> dict:
+        rng = self.rng
+        row: dict = {}
+        self._fill(self.tree["fields"], row, "", number)
+        row["consent/consent_sensitive"] = "yes"
+        row["intake/household/member_count"] = str(len(row.get("intake/member", [])))
+        return row
+
+    def _fill(self, nodes, row: dict, base: str, number: int) -> None:
+        rng = self.rng
+        for node in nodes:
+            path = node["path"][len(self.prefix):]
+            key = path[len(base) + 1:] if base else path
+            kind = node["kind"]
+            if kind == "repeat":
+                if path.endswith("member"):
+                    count = rng.randint(1, 6)
+                else:
+                    count = rng.choice([0, 0, 0, 0, 1, 2])
+                entries = []
+                for _ in range(count):
+                    entry: dict = {}
+                    self._fill(node.get("children", []), entry, path, number)
+                    entries.append(entry)
+                if entries:
+                    row[key] = entries
+            elif kind == "group":
+                self._fill(node.get("children", []), row, base, number)
+            else:
+                value = self._value(node, path, number)
+                if value:
+                    row[key] = value
+
+    def _value(self, node: dict, path: str, number: int) -> str | None:
+        rng = self.rng
+        name = node["name"]
+        if node.get("readonly") in ("true()", "true") and not node.get("calculate") and name != "instanceID":
+            return None  # a note
+        if name == "instanceID":
+            return f"uuid:{uuid.UUID(int=rng.getrandbits(128), version=4)}"
+        if name == "instanceName":
+            return f"HH-{number:06d} 2026-01-05"
+        if name.endswith("_other") or name.startswith("violation") and rng.random() < 0.5:
+            return None if rng.random() < 0.9 else " ".join(rng.choices(THAI_WORDS, k=3))
+        if rng.random() < 0.12:
+            return None  # not relevant, not answered
+        kind = node.get("type")
+        choices = node.get("choices") or []
+        if kind == "select1" and choices:
+            return rng.choice(choices)["name"]
+        if kind == "select" and choices:
+            return " ".join(c["name"] for c in rng.sample(choices, k=min(len(choices), rng.randint(1, 3))))
+        if kind == "int":
+            return str(rng.randint(1, 30))
+        if kind == "decimal":
+            return f"{rng.uniform(0, 5000):.2f}"
+        if kind == "date":
+            return (dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(27_000))).isoformat()
+        if kind == "dateTime":
+            moment = self.start + dt.timedelta(minutes=number * 7 + rng.randrange(60))
+            return moment.isoformat(timespec="milliseconds")
+        if kind == "geopoint":
+            return f"{rng.uniform(18.5, 20.4):.6f} {rng.uniform(97.5, 100.9):.6f} {rng.uniform(200, 1500):.1f} {rng.uniform(3, 20):.1f}"
+        if kind == "binary":
+            return f"{1767600000000 + number * 10 + rng.randrange(10)}.jpg" if rng.random() < 0.3 else None
+        if name == "id_number":
+            return f"{rng.choice('05678')}{rng.randrange(10**12):012d}"
+        if name in ("head_name", "member_name"):
+            return f"{rng.choice(THAI_GIVEN)} {rng.choice(THAI_FAMILY)}"
+        if name == "age":
+            return str(rng.randint(0, 90))
+        if name in ("head_phone",):
+            return f"08{rng.randrange(10**8):08d}"
+        if name in ("household_code", "interviewer_id", "follow_up_staff", "deviceid", "username"):
+            return f"{name[:3].upper()}-{rng.randrange(10**5):05d}"
+        return " ".join(rng.choices(THAI_WORDS, k=rng.randint(1, 4)))
+
+    def xml(self, values: dict) -> bytes:
+        parts = [f'<?xml version="1.0" encoding="UTF-8"?><{self.tree["root"]} id="{self.tree["form_id"]}" version="{self.tree["version"]}">']
+        self._xml(self.tree["fields"], values, "", parts)
+        parts.append(f"</{self.tree['root']}>")
+        return "".join(parts).encode("utf-8")
+
+    def _xml(self, nodes, row: dict, base: str, parts: list) -> None:
+        for node in nodes:
+            path = node["path"][len(self.prefix):]
+            key = path[len(base) + 1:] if base else path
+            name = node["name"]
+            if node["kind"] == "repeat":
+                for entry in row.get(key) or ():
+                    parts.append(f"<{name}>")
+                    self._xml(node.get("children", []), entry, path, parts)
+                    parts.append(f"</{name}>")
+            elif node["kind"] == "group":
+                parts.append(f"<{name}>")
+                self._xml(node.get("children", []), row, base, parts)
+                parts.append(f"</{name}>")
+            else:
+                value = row.get(key)
+                if value is None:
+                    parts.append(f"<{name}/>")
+                else:
+                    escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                    parts.append(f"<{name}>{escaped}</{name}>")
+
+
+def fill(url: str, households: int) -> dict:
+    """A migrated database with the household form and ``households`` submissions; returns ids."""
+    from formserver import forms, migrate
+    from formserver.accounts import create_organisation
+    from formserver.db import Database
+    from formserver.exports.flatten import flatten, repeat_paths
+    from formserver.models import Submission
+    from formserver.storage import BlobStore
+    from formserver.config import Settings
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-blobs-"))
+    settings = Settings(data_dir=folder, database_url=url, secret_key="bench", validate_with_java=False)
+    database = Database(settings)
+    migrate.upgrade(database.engine)
+    with database.session_scope() as session:
+        organisation = create_organisation(session, "bench", "Benchmark network")
+        version = forms.add_form_version(session, BlobStore(folder / "blobs"), organisation, FORM.read_bytes(), FORM.name).version
+        ids = {"organisation": organisation.id, "form": version.form_id, "version": version.id}
+        tree = version.field_tree
+    maker = Households(tree)
+    sample = maker.values(0)
+    assert flatten(maker.xml(sample), repeat_paths(tree)) == sample, "the synthetic flattened copy must equal flatten(xml)"
+    received = dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.timezone.utc)
+    # A pool of distinct households, each stored many times under its own instanceID: generating
+    # 100,000 from scratch would take longer than the export being measured.
+    pool = []
+    for number in range(min(households, POOL)):
+        values = maker.values(number)
+        pool.append((values, maker.xml(values), values["meta/instanceID"].encode()))
+    batch = []
+    table = Submission.__table__
+    with database.engine.begin() as connection:
+        for number in range(1, households + 1):
+            base, base_xml, base_id = pool[number % len(pool)]
+            instance_id = f"uuid:{uuid.UUID(int=maker.rng.getrandbits(128), version=4)}"
+            values = dict(base)
+            values["meta/instanceID"] = instance_id
+            xml = base_xml.replace(base_id, instance_id.encode())
+            batch.append(
+                {
+                    "organisation_id": ids["organisation"],
+                    "form_id": ids["form"],
+                    "form_version_id": ids["version"],
+                    "instance_id": values["meta/instanceID"],
+                    "instance_name": values.get("meta/instanceName"),
+                    "xml": xml,
+                    "xml_sha256": hashlib.sha256(xml).hexdigest(),
+                    "data": values,
+                    "received_at": received + dt.timedelta(seconds=number * 13),
+                    "device_id": f"collect:{number % 40:016d}",
+                    "review_state": "received",
+                    "is_current": True,
+                    "attachments_expected": 0,
+                }
+            )
+            if len(batch) == 2000:
+                connection.execute(insert(table), batch)
+                batch = []
+        if batch:
+            connection.execute(insert(table), batch)
+    database.dispose()
+    return ids
+
+
+# -- one measured export (in a child process) -------------------------------------------------------
+
+
+def child(url: str, fmt: str, output: str, traced: bool) -> None:
+    import tracemalloc
+
+    from formserver.config import Settings
+    from formserver.exports.export import run_export
+    from formserver.exports.jobs import reading_session
+    from formserver.models import Form, Organisation
+
+    folder = Path(output).parent
+    settings = Settings(data_dir=folder, database_url=url, secret_key="bench", validate_with_java=False)
+    if traced:
+        tracemalloc.start()
+    started = time.perf_counter()
+    with reading_session(settings) as session:
+        organisation = session.query(Organisation).filter_by(slug="bench").one()
+        form = session.query(Form).filter_by(organisation_id=organisation.id).one()
+        result = run_export(session, settings, organisation, form, {"format": fmt, "lang": "th"}, output, spool_dir=folder)
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else None
+    print(json.dumps({
+        "seconds": seconds,
+        "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "traced_peak_mib": peak,
+        "tables": result.tables,
+    }))
+
+
+def measure(url: str, fmt: str, output: Path, traced: bool = False) -> dict:
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", url, fmt, str(output)] + (["--traced"] if traced else []),
+        capture_output=True, text=True, env=env, check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- the raw limit ---------------------------------------------------------------------------------
+
+
+def table_parts(path: Path, fmt: str) -> list[list[bytes]]:
+    """The export's table contents (sheet XML or CSV text), decompressed, in chunks of about 4 MiB."""
+    tables = []
+    with zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist() if (n.startswith("xl/worksheets/sheet") if fmt == "xlsx" else n.endswith(".csv"))]
+        for name in names:
+            chunks = []
+            with archive.open(name) as handle:
+                while chunk := handle.read(4 << 20):
+                    chunks.append(chunk)
+            tables.append(chunks)
+    return tables
+
+
+def raw_limit(tables: list[list[bytes]], target: Path) -> float:
+    started = time.perf_counter()
+    with open(target, "wb") as handle:
+        for chunks in tables:
+            compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
+            crc = 0
+            for chunk in chunks:
+                crc = zlib.crc32(chunk, crc)
+                handle.write(compressor.compress(chunk))
+            handle.write(compressor.flush())
+    return time.perf_counter() - started
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def fresh_database(base_url: str | None, folder: Path):
+    if not base_url:
+        return f"sqlite:///{folder / 'bench.sqlite3'}", None
+    schema = f"bench_export_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base_url else "?"
+    return f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}", (admin, schema)
+
+
+def drop(handle) -> None:
+    if handle:
+        admin, schema = handle
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--formats", nargs="+", default=["xlsx", "csv"], choices=["xlsx", "csv"])
+    parser.add_argument("--database-url", help="a PostgreSQL server database (a fresh schema is used); default: SQLite")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child, traced=args.traced)
+        return
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu()}; Python {platform.python_version()}; "
+          f"database: {'PostgreSQL' if args.database_url else 'SQLite'}")
+    for households in args.sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-export-") as name:
+            folder = Path(name)
+            url, handle = fresh_database(args.database_url, folder)
+            try:
+                started = time.perf_counter()
+                fill(url, households)
+                print(f"\n{households:,} households: filled in {time.perf_counter() - started:.1f} s")
+                for fmt in args.formats:
+                    output = folder / ("export.xlsx" if fmt == "xlsx" else "export.csv.zip")
+                    runs = [measure(url, fmt, output) for _ in range(args.runs)]
+                    traced = measure(url, fmt, output, traced=True)["traced_peak_mib"]
+                    tables = table_parts(output, fmt)
+                    raws = [raw_limit(tables, folder / "raw.bin") for _ in range(args.runs)]
+                    size = sum(len(c) for chunks in tables for c in chunks)
+                    del tables
+                    export_median = statistics.median(r["seconds"] for r in runs)
+                    raw_median = statistics.median(raws)
+                    rows = runs[0]["tables"]
+                    print(f"  {fmt}: rows {', '.join(f'{k} {v:,}' for k, v in rows.items())}; "
+                          f"table bytes {size / 2**20:.0f} MiB; file {output.stat().st_size / 2**20:.1f} MiB")
+                    print(f"    export runs (s): {', '.join(format(r['seconds'], '.2f') for r in runs)}; "
+                          f"raw runs (s): {', '.join(f'{r:.2f}' for r in raws)}")
+                    print(f"    export median {export_median:.2f} s; raw limit median {raw_median:.2f} s; "
+                          f"ratio {export_median / raw_median:.2f}x; peak RSS {max(r['max_rss_mib'] for r in runs):.0f} MiB; "
+                          f"tracemalloc peak {traced:.1f} MiB")
+            finally:
+                drop(handle)
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
