@@ -53,6 +53,7 @@ from .models import (
 from .problems import Problem
 from .storage import BlobStore
 from .xml import UnsafeOrBadXml, local_name, parse
+from .exports.flatten import flattened_copy
 
 CHUNK = 256 * 1024
 MAX_NAME = 255
@@ -451,8 +452,7 @@ def _store_new(
         instance_name=instance.instance_name,
         xml=xml,
         xml_sha256=xml_sha256,
-        # The export developer's flattened copy goes here (one call, derived from xml).
-        data=None,
+        data=flattened_copy(session, target.version_pk, xml, target.xform_md5),  # for exports; rebuildable
         received_at=now,
         submitter_user_id=user.id if user else None,
         submitter_app_user_id=app_user.id if app_user else None,

@@ -67,3 +67,14 @@ def test_ingest_keeps_the_flattened_copy_of_a_new_submission(session, visit):
     copy = flattened_copy(session, visit.id, submission.xml, visit.xform_md5)
     assert copy == submission.data
     assert flattened_copy(session, visit.id, b"<not xml", visit.xform_md5) is None
+
+
+def test_a_submission_received_from_a_phone_is_stored_with_its_flattened_copy(session, blobs, organisation, visit):
+    from formserver.exports.samples import instance_xml
+    from formserver.submissions import ingest
+
+    xml = instance_xml(visit.field_tree, SOMCHAI, instance_id="uuid:from-a-phone")
+    outcome = ingest(session, blobs, organisation, xml)
+    stored = session.scalar(select(Submission).where(Submission.instance_id == "uuid:from-a-phone"))
+    assert outcome is not None and stored.data == flatten(xml, repeat_paths(visit.field_tree))
+    assert stored.data["member"][0]["id_number"] == "0570189001238"
