@@ -76,6 +76,7 @@ def start_export(
     if requested_by is not None and not permissions.can(session, requested_by, "export.create", organisation):
         raise Problem("export.forbidden")
     parsed = ExportOptions.from_dict(options)
+    delete_expired_files(session, settings)
     if parsed.version is not None:
         from .export import export_versions
 
@@ -274,7 +275,8 @@ def _run_in_thread(settings: Settings, job_id: int) -> None:
     finally:
         database.dispose()
         with _threads_lock:
-            _threads.pop(job_id, None)
+            if _threads.get(job_id) is threading.current_thread():
+                del _threads[job_id]
 
 
 class _Reporter:
@@ -298,6 +300,8 @@ class _Reporter:
 
 def run_job(database: Database, settings: Settings, job_id: int) -> None:
     """Run one queued job to its end, complete or failed (used by the thread; callable directly)."""
+    with _threads_lock:  # run directly (not by start_export): listings must see it alive
+        _threads.setdefault(job_id, threading.current_thread())
     with database.sessions() as session:
         job = session.get(ExportJob, job_id)
         if job is None or job.status != QUEUED:
