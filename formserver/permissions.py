@@ -22,6 +22,7 @@ MANAGE = READ | {
     "app_user.create",
     "app_user.read",
     "app_user.revoke",
+    "submission.create",
     "submission.update",
     "submission.resolve_conflict",
     "audit.read",

@@ -39,6 +39,9 @@ def run(settings: Settings, *, host: str, port: int, workers: int | None) -> Non
         "keepalive": 75,
         "accesslog": "-",
         "forwarded_allow_ips": "*" if settings.behind_proxy else "127.0.0.1",
+        # gunicorn 27 otherwise opens one control socket per user (~/.gunicorn/gunicorn.ctl) that every
+        # instance on the machine shares, and waits for it when stopping.
+        "control_socket_disable": True,
     }
     print(f"formserver serving on http://{host}:{port} (public address {settings.public_url})", flush=True)
     _Server(settings, options).run()

@@ -92,6 +92,8 @@ class HttpTransport:
     def __init__(self, timeout: float = 60):
         self.timeout = timeout
         self._local = threading.local()
+        self._all: list = []
+        self._all_lock = threading.Lock()
 
     def _connection(self, scheme: str, netloc: str, fresh: bool = False):
         pool = self._local.__dict__.setdefault("pool", {})
@@ -101,6 +103,8 @@ class HttpTransport:
         if key not in pool:
             cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
             pool[key] = cls(netloc, timeout=self.timeout)
+            with self._all_lock:
+                self._all.append(pool[key])
         return pool[key]
 
     def request(self, method: str, url: str, headers: dict[str, str], body: bytes | None = None) -> Response:
@@ -122,17 +126,28 @@ class HttpTransport:
         return result
 
     def close(self) -> None:
-        for connection in self._local.__dict__.get("pool", {}).values():
+        """Close every connection this transport opened, in any thread."""
+        with self._all_lock:
+            connections, self._all = self._all, []
+        for connection in connections:
             connection.close()
 
 
 class FlaskTransport:
-    """The application in-process through Flask's test client."""
+    """The application in-process through Flask's test client.
 
-    def __init__(self, client):
+    ``before`` runs before each request: tests pass their session's ``commit`` so that
+    the application sees what the test wrote and (on SQLite, where every transaction
+    takes the write lock) is not kept waiting by the test's own open transaction.
+    """
+
+    def __init__(self, client, before=None):
         self.client = client
+        self.before = before
 
     def request(self, method: str, url: str, headers: dict[str, str], body: bytes | None = None) -> Response:
+        if self.before is not None:
+            self.before()
         answer = self.client.open(url, method=method, headers=headers, data=body)
         data = b"" if method == "HEAD" else answer.get_data()
         return Response(answer.status_code, list(answer.headers.items()), data, url)
@@ -422,6 +437,28 @@ def server_environment(settings) -> dict[str, str]:
     return env
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _end(pid: int, wait: float = 2.0) -> None:
+    """Stop one process this module started (a gunicorn worker), by its id."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -456,11 +493,29 @@ def running_server(env: dict[str, str], *, workers: int | None = 2, log: Path | 
                 time.sleep(0.1)
         yield base, process
     finally:
-        process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+        workers = _children(process.pid)
+        process.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown: workers exit at once
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=1.5)
         except subprocess.TimeoutExpired:
+            # The master lingers a few seconds after its workers are gone: end it.
             process.kill()
             process.wait()
+        for pid in workers:  # and make sure none of its workers outlives it
+            _end(pid)
         if log:
             output.close()
+
+
+# --------------------------------------------------------------------------- quick test data
+
+_XFORMS: dict[bytes, bytes] = {}
+
+
+def as_xform(xlsx: bytes) -> bytes:
+    """The XForm of an XLSForm, converted once per test session: uploading it skips pyxform and openpyxl."""
+    if xlsx not in _XFORMS:
+        from formserver.xlsform import convert
+
+        _XFORMS[xlsx] = convert(xlsx, "form.xlsx", validate_with_java=False).xform
+    return _XFORMS[xlsx]

@@ -25,6 +25,7 @@ from formserver.models import Submission, SubmissionAttachment
 from formserver.storage import BlobStore
 
 from .collect_client import (
+    as_xform,
     CollectClient,
     HttpTransport,
     instance_xml,
@@ -70,7 +71,7 @@ def token(server_settings, database) -> str:
     blobs = BlobStore(server_settings.blob_dir)
     with database.session_scope() as session:
         org = accounts.create_organisation(session, "hillnet", "เครือข่ายบนดอย")
-        forms.add_form_version(session, blobs, org, simple_form(title="แบบง่าย Simple"), "simple.xlsx")
+        forms.add_form_version(session, blobs, org, as_xform(simple_form(title="แบบง่าย Simple")), "simple.xml")
         media_form = xlsform(
             [
                 {"type": "note", "name": "logo", "label": "Logo", "media::image": "logo.png"},
