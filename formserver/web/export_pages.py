@@ -64,7 +64,7 @@ def _job_json(organisation: Organisation, job: ExportJob) -> dict:
     state = dict(jobs.progress(job))
     state["id"] = job.id
     state["progress_url"] = url_for("web.export_progress", slug=organisation.slug, job_id=job.id)
-    if state.get("status") == "complete":
+    if state.get("status") == "complete" and not state.get("expired"):
         state["download_url"] = url_for("web.export_download", slug=organisation.slug, job_id=job.id)
     return state
 
@@ -148,13 +148,11 @@ def export_download(organisation: Organisation, job_id: int):
     job = job_in(organisation, job_id)
     settings = current_app.extensions["formserver.settings"]
     back = url_for("web.exports_page", slug=organisation.slug)
-    if job.status != "complete":
-        return refuse(_("This export is not ready."), back, status=409)
     try:
         path = jobs.export_file(settings, job)
-    except (Problem, OSError, LookupError):
-        path = None
-    if path is None or not path.is_file():
+    except Problem as problem:
+        return refuse(problem_text(problem), back, status=problem.status)
+    if not path.is_file():
         return refuse(_("This export file is no longer kept. Start a new export."), back, status=410)
     session = request_session()
     audit.record(session, "export.download", organisation=organisation, user=signed_in_user(), target=job.file_name or path.name, job=job.id)
