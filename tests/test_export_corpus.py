@@ -7,18 +7,18 @@ import datetime as dt
 import re
 import warnings
 
-from formserver import forms
 from formserver.exports.samples import add_instance
 
 from .conftest import shared_path
 from .test_export_support import export, organisation, read_workbook, table  # noqa: F401 - fixtures
+from .test_export_support import upload as upload_form
 
 
 def upload(session, blobs, organisation, *parts):
     path = shared_path(*parts)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl's remarks about the corpus files' styles
-        return forms.add_form_version(session, blobs, organisation, path.read_bytes(), path.name).version
+        return upload_form(session, blobs, organisation, path.read_bytes(), path.name)
 
 
 def test_onas_nested_repeats_give_the_same_children_and_values_as_onas_export(session, blobs, settings, organisation, tmp_path):

@@ -10,21 +10,18 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from formserver.accounts import add_member, create_organisation, create_user
+from formserver.accounts import add_member, create_organisation
 from formserver.exports import export as export_module
 from formserver.exports import jobs
 from formserver.exports.samples import add_submission
 from formserver.models import AuditEvent, ExportJob, utcnow
 from formserver.problems import Problem
 
-from .test_export_support import NAPAT, SOMCHAI, organisation, read_workbook, table, visit  # noqa: F401 - fixtures
-
-PASSWORD = "a long password 1"
-
+from .test_export_support import NAPAT, SOMCHAI, organisation, person, read_workbook, table, visit  # noqa: F401 - fixtures
 
 @pytest.fixture
 def manager(session, organisation):
-    user = create_user(session, "manager@example.org", PASSWORD, realm="formserver")
+    user = person(session, "manager@example.org")
     add_member(session, organisation, user, "manager")
     return user
 
@@ -178,10 +175,10 @@ def test_managers_viewers_and_network_administrators_may_export_collectors_may_n
     monkeypatch.setattr(jobs, "run_job", lambda database, settings, job_id: None)
     people = {}
     for role in ("viewer", "collector"):
-        people[role] = create_user(session, f"{role}@example.org", PASSWORD, realm="formserver")
+        people[role] = person(session, f"{role}@example.org")
         add_member(session, organisation, people[role], role)
-    people["admin"] = create_user(session, "admin@example.org", PASSWORD, realm="formserver", is_admin=True)
-    people["outsider"] = create_user(session, "outsider@example.org", PASSWORD, realm="formserver")
+    people["admin"] = person(session, "admin@example.org", admin=True)
+    people["outsider"] = person(session, "outsider@example.org")
     for allowed in ("viewer", "admin"):
         job = jobs.start_export(session, settings, organisation, visit.form, {}, requested_by=people[allowed])
         jobs.wait(job.id, 10)

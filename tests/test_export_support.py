@@ -7,9 +7,11 @@ openpyxl and python-calamine, which must agree cell for cell.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import zipfile
 from pathlib import Path
+from unittest import mock
 
 import openpyxl
 import pytest
@@ -19,6 +21,7 @@ from formserver import forms
 from formserver.accounts import create_organisation
 from formserver.exports.export import run_export
 from formserver.exports.samples import add_submission, instance_xml
+from formserver.models import User
 
 from .xlsforms import xlsform
 
@@ -100,6 +103,31 @@ NAPAT = {
 }
 
 
+_CONVERTED: dict = {}
+_convert = forms.convert
+
+
+def _cached_convert(content: bytes, filename: str, **options):
+    key = (hashlib.sha256(content).hexdigest(), filename, tuple(sorted(options.items())))
+    if key not in _CONVERTED:
+        _CONVERTED[key] = _convert(content, filename, **options)
+    return _CONVERTED[key]
+
+
+def upload(session, blobs, organisation, content: bytes, filename: str):
+    """Add a form version; each distinct XLSForm is converted by pyxform once per test run (it takes a while)."""
+    with mock.patch.object(forms, "convert", _cached_convert):
+        return forms.add_form_version(session, blobs, organisation, content, filename).version
+
+
+def person(session, email: str, *, admin: bool = False) -> User:
+    """A user without a real password (hashing one takes a while, and exports never sign in)."""
+    user = User(email=email, password_hash="!", is_admin=admin)
+    session.add(user)
+    session.flush()
+    return user
+
+
 @pytest.fixture
 def organisation(session):
     return create_organisation(session, "hillnet", "Hill network")
@@ -108,7 +136,7 @@ def organisation(session):
 @pytest.fixture
 def visit(session, blobs, organisation):
     """The visit form, version 1."""
-    return forms.add_form_version(session, blobs, organisation, visit_form(), "visit.xlsx").version
+    return upload(session, blobs, organisation, visit_form(), "visit.xlsx")
 
 
 def export(session, settings, organisation, form, tmp_path, name="export.xlsx", **options) -> Path:

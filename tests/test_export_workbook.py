@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from formserver import forms
-from formserver.accounts import create_organisation, create_user
+from formserver.accounts import create_organisation
 from formserver.exports import export as export_module
 from formserver.exports.export import ExportOptions, run_export
 from formserver.exports.samples import add_submission
@@ -23,9 +22,11 @@ from .test_export_support import (  # noqa: F401 - fixtures
     VISIT_SURVEY,
     export,
     organisation,
+    person,
     read_workbook,
     sheet_xml,
     table,
+    upload,
     visit,
     visit_form,
     workbook_in_zip,
@@ -213,7 +214,7 @@ def test_notes_are_not_columns(session, settings, organisation, visit, tmp_path)
 
 
 def test_metadata_columns_tell_when_who_which_device_version_review_attachments_and_edits(session, settings, organisation, visit, blobs, tmp_path):
-    user = create_user(session, "enumerator@example.org", "a long password 1", realm="formserver")
+    user = person(session, "enumerator@example.org")
     add_submission(
         session, visit, SOMCHAI, user=user, device_id="collect:AbC123", review_state="approved",
         attachments={"id card.jpg": b"\xff\xd8jpeg"}, blobs=blobs, attachments_expected=2,
@@ -274,7 +275,7 @@ def test_fields_of_all_versions_are_merged_in_the_newest_order_with_fields_only_
         {"list_name": "langs", "name": "hmong", "label::Thai (th)": "ม้ง", "label::English (en)": "Hmong"},
         {"list_name": "doc_type", "name": "tr14", "label::Thai (th)": "ท.ร.14", "label::English (en)": "TR14"},
     ]
-    newer = forms.add_form_version(session, blobs, organisation, visit_form("2", survey, choices), "visit.xlsx").version
+    newer = upload(session, blobs, organisation, visit_form("2", survey, choices), "visit.xlsx")
     add_submission(session, visit, SOMCHAI, instance_id="uuid:old")
     add_submission(session, newer, {"household/village": "ห้วยไร่", "household/languages": "hmong"}, instance_id="uuid:new")
     sheets = read_workbook(export(session, settings, organisation, visit.form, tmp_path))
@@ -314,8 +315,8 @@ def test_received_since_and_until_are_whole_days_in_the_organisations_time_zone(
 
 
 def test_only_new_exports_what_arrived_since_the_requesters_last_complete_export(session, settings, organisation, visit, tmp_path):
-    me = create_user(session, "coordinator@example.org", "a long password 1", realm="formserver")
-    other = create_user(session, "viewer@example.org", "a long password 1", realm="formserver")
+    me = person(session, "coordinator@example.org")
+    other = person(session, "viewer@example.org")
     long_ago = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
     add_submission(session, visit, NAPAT, instance_id="uuid:old", received_at=long_ago)
     first = run_export(session, settings, organisation, visit.form, {"new_only": True}, tmp_path / "1.xlsx", requested_by=me)
