@@ -197,7 +197,6 @@ def test_a_submission_sent_from_a_phone_is_shown_with_its_photo(page, base_url, 
 
 
 def test_an_export_runs_with_a_moving_progress_bar_and_downloads(page):
-    pytest.importorskip("formserver.exports.jobs", reason="formserver/exports/jobs.py (background exports) is not there yet")
     sign_in(page, "manager@hill.example")
     page.goto("/orgs/hillnet/forms/intake/export")
     page.click("#export-form button.primary")

@@ -108,27 +108,13 @@ def expected(route: Route, role: str, scope: str) -> int:
     return route.ok if (role == "admin" or role in route.members) else 403
 
 
-def _jobs_missing() -> bool:
-    try:
-        import formserver.exports.jobs  # noqa: F401
-    except ImportError:
-        return True
-    return False
-
-
-NEEDS_JOBS = pytest.mark.skipif(_jobs_missing(), reason="formserver/exports/jobs.py (background exports) is not there yet")
-
-
 def table():
     for r in ROUTES:
-        marks = [NEEDS_JOBS] if "export" in r.endpoint else []
         for role in ROLES:
             for scope in SCOPES:
                 if scope == "cross" and not r.has_ids:
                     continue
-                yield pytest.param(
-                    r, role, scope, expected(r, role, scope), id=f"{r.method} {r.endpoint} {role} {scope}", marks=marks
-                )
+                yield pytest.param(r, role, scope, expected(r, role, scope), id=f"{r.method} {r.endpoint} {role} {scope}")
 
 
 def fill(path: str, web, scope: str) -> str:

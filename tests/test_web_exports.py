@@ -9,11 +9,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from formserver.exports import jobs
 from formserver.models import AuditEvent, ExportJob
 
 from .web_fixtures import CSRF, sign_in, web  # noqa: F401
 
-jobs = pytest.importorskip("formserver.exports.jobs", reason="formserver/exports/jobs.py is not there yet")
 
 JSON = {"Accept": "application/json", "X-CSRF-Token": CSRF}
 

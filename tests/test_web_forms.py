@@ -170,3 +170,16 @@ def test_the_source_workbook_and_xform_download(manager, web):
     assert "attachment" in xlsx.headers["Content-Disposition"]
     xml = manager.get(f"/orgs/hillnet/forms/intake/versions/{web.own.published_version}/xform")
     assert b"<h:html" in xml.data
+
+
+def test_an_upload_larger_than_the_limit_is_refused(settings, web):
+    import dataclasses
+
+    from formserver import create_app
+
+    small = create_app(dataclasses.replace(settings, accept_content_length=10_000))
+    client = small.test_client()
+    sign_in(client, small, web.users["manager"])
+    response = upload(client, b"x" * 20_000, "big.xlsx")
+    assert response.status_code == 413 and "ไฟล์ใหญ่เกินไป" in response.get_data(as_text=True)
+    small.extensions["formserver.db"].dispose()

@@ -28,6 +28,11 @@ def test_the_first_version_has_every_column_added():
     assert [s.path for s in result.sheets_added] == ["member"]
 
 
+def test_a_note_is_not_a_column():
+    survey = SURVEY + [{"type": "note", "name": "thanks", TH: "ขอบคุณ", EN: "Thank you"}]
+    assert changes.compare(tree_of(intake_form("1")), tree_of(intake_form("2", survey=survey))).unchanged
+
+
 def test_the_same_form_changes_nothing():
     assert changes.compare(tree_of(intake_form("1")), tree_of(intake_form("2"))).unchanged
 

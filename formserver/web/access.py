@@ -17,7 +17,8 @@ from collections.abc import Callable
 from flask import Blueprint, abort, current_app, g
 from sqlalchemy import select
 
-from .. import permissions
+from .. import permissions, submissions
+from ..exports import jobs
 from ..db import request_session
 from ..models import (
     AppUser,
@@ -196,8 +197,6 @@ def membership_in(organisation: Organisation, user_id: int) -> Membership:
 
 
 def job_in(organisation: Organisation, job_id: int):
-    from ..exports import jobs
-
     try:
         job = jobs.job_by_id(request_session(), organisation, job_id)
     except (Problem, LookupError):
@@ -208,8 +207,6 @@ def job_in(organisation: Organisation, job_id: int):
 
 
 def conflict_in(organisation: Organisation, conflict_id: int):
-    from .. import submissions
-
     try:
         conflict = submissions.conflict_by_id(request_session(), organisation, conflict_id)
     except (Problem, LookupError):

@@ -192,7 +192,8 @@ def _local_path(path: str) -> str:
 
 
 def before_web_request():
-    """Every web request: end idle sessions, then refuse changes without the session's CSRF token."""
+    """Every web request: a size limit, idle sessions end, changes need the session's CSRF token."""
+    request.max_content_length = current_app.extensions["formserver.settings"].accept_content_length
     if current_user.is_authenticated:
         idle = timedelta(minutes=current_app.extensions["formserver.settings"].session_idle_minutes)
         seen = session.get("seen")

@@ -1,6 +1,6 @@
 """What a new form version changes for exports, compared from the two field trees.
 
-Each question is a column of the export (in the sheet of the repeat around it,
+Each question (but a note) is a column of the export (in the sheet of the repeat around it,
 or the main sheet); each repeat is a sheet. ``compare(published, draft)``
 says which columns and sheets come and go, which move, which change type
 or label, and, for questions that stay, which choices are added, removed,
@@ -59,6 +59,16 @@ class FormChanges:
         )
 
 
+def is_note(node: dict) -> bool:
+    """A note shows text and holds no data, so it is no column (the same rule as the exports')."""
+    return (
+        node.get("control") in ("input", "trigger")
+        and node.get("type", "string") == "string"
+        and node.get("readonly") in ("true()", "true")
+        and not node.get("calculate")
+    )
+
+
 def _relative(path: str) -> str:
     return path.strip("/").partition("/")[2]
 
@@ -76,7 +86,7 @@ def columns(tree: dict) -> tuple[dict[str, Column], dict[str, Column]]:
                 walk(node.get("children", []), path)
             elif node["kind"] == "group":
                 walk(node.get("children", []), sheet)
-            else:
+            elif not is_note(node):
                 found[path] = Column(
                     path,
                     node["name"],

@@ -15,12 +15,13 @@ from sqlalchemy import select
 
 from .. import audit
 from ..db import request_session
+from ..exports import jobs
 from ..models import ExportJob, Form, Organisation, User
 from ..problems import Problem
 from .access import form_in, job_in, org_route
 from .auth import signed_in_user, wants_json
 from .download import private_headers, refuse
-from .i18n import _, flash_text, problem_text
+from .i18n import _, current_language, flash_text, problem_text
 
 CHOICES = {
     "format": ("xlsx", "csv"),
@@ -52,15 +53,11 @@ def read_options(form, default_language: str) -> dict:
 
 
 def _jobs(organisation: Organisation, form: Form | None = None) -> list[ExportJob]:
-    from ..exports import jobs
-
     found = jobs.jobs_of(request_session(), organisation)
     return [j for j in found if form is None or j.form_id == form.id]
 
 
 def _job_json(organisation: Organisation, job: ExportJob) -> dict:
-    from ..exports import jobs
-
     state = dict(jobs.progress(job))
     state["id"] = job.id
     state["progress_url"] = url_for("web.export_progress", slug=organisation.slug, job_id=job.id)
@@ -106,11 +103,7 @@ def export_form_page(organisation: Organisation, form_id: str):
 
 @org_route("/forms/<form_id>/export", "export.create", methods=["POST"], endpoint="start_export")
 def start_export(organisation: Organisation, form_id: str):
-    from ..exports import jobs
-
     form = form_in(organisation, form_id)
-    from .i18n import current_language
-
     try:
         options = read_options(request.form, current_language())
     except ValueError as bad:
@@ -143,8 +136,6 @@ def export_progress(organisation: Organisation, job_id: int):
 
 @org_route("/exports/<int:job_id>/download", "export.read", methods=["GET"])
 def export_download(organisation: Organisation, job_id: int):
-    from ..exports import jobs
-
     job = job_in(organisation, job_id)
     settings = current_app.extensions["formserver.settings"]
     back = url_for("web.exports_page", slug=organisation.slug)

@@ -7,6 +7,7 @@ from flask import render_template
 from .. import forms
 from ..db import request_session
 from ..models import FormState, Organisation
+from ..submissions import conflicts_of
 from .access import may, org_route
 
 
@@ -31,8 +32,4 @@ def organisation_home(organisation: Organisation):
 
 
 def _unresolved_conflicts(organisation: Organisation) -> list:
-    try:
-        from ..submissions import conflicts_of
-    except ImportError:  # the phones' side is not there yet
-        return []
     return conflicts_of(request_session(), organisation, unresolved_only=True)

@@ -6,6 +6,7 @@ import base64
 
 from flask import redirect, render_template, request, url_for
 
+from .. import appusers
 from ..db import request_session
 from ..models import Organisation
 from ..problems import Problem
@@ -20,15 +21,11 @@ def base_url() -> str:
 
 
 def qr_data_uri(settings: dict) -> str:
-    from .. import appusers
-
     png = appusers.qr_png(appusers.qr_payload(settings))
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _page(organisation: Organisation, status: int = 200, **extra):
-    from .. import appusers
-
     user = signed_in_user()
     server = appusers.server_url(base_url(), organisation)
     personal = appusers.collect_settings(server, organisation.name)
@@ -54,8 +51,6 @@ def phones_page(organisation: Organisation):
 
 @org_route("/phones", "app_user.create", methods=["POST"], endpoint="create_phone")
 def create_phone(organisation: Organisation):
-    from .. import appusers
-
     session = request_session()
     name = request.form.get("name", "")
     try:
@@ -70,8 +65,6 @@ def create_phone(organisation: Organisation):
 
 @org_route("/phones/<int:app_user_id>", "app_user.read", methods=["GET"])
 def phone_page(organisation: Organisation, app_user_id: int):
-    from .. import appusers
-
     app_user = app_user_in(organisation, app_user_id)
     url = qr = None
     if app_user.revoked_at is None:
@@ -82,8 +75,6 @@ def phone_page(organisation: Organisation, app_user_id: int):
 
 @org_route("/phones/<int:app_user_id>/revoke", "app_user.revoke", methods=["POST"])
 def revoke_phone(organisation: Organisation, app_user_id: int):
-    from .. import appusers
-
     app_user = app_user_in(organisation, app_user_id)
     session = request_session()
     if app_user.revoked_at is None:

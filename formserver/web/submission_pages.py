@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, redirect, render_template, request, send_file, url_for
 from sqlalchemy import func, or_, select
 
-from .. import audit
+from .. import audit, submissions
 from ..db import request_session
 from ..models import (
     AppUser,
@@ -19,6 +19,7 @@ from ..models import (
     ReviewState,
     Submission,
     SubmissionComment,
+    SubmissionConflict,
     User,
 )
 from ..problems import Problem
@@ -186,8 +187,6 @@ def submission_page(organisation: Organisation, submission_id: int):
     ).all()
     conflicts = []
     if may("submission.resolve_conflict"):
-        from ..models import SubmissionConflict
-
         conflicts = session.scalars(
             select(SubmissionConflict).where(
                 SubmissionConflict.submission_id == submission.id, SubmissionConflict.resolved_at.is_(None)
@@ -296,10 +295,8 @@ def comment_submission(organisation: Organisation, submission_id: int):
 
 @org_route("/conflicts", "submission.resolve_conflict", methods=["GET"])
 def conflicts_page(organisation: Organisation):
-    from ..submissions import conflicts_of
-
     session = request_session()
-    conflicts = conflicts_of(session, organisation, unresolved_only=request.args.get("all") != "1")
+    conflicts = submissions.conflicts_of(session, organisation, unresolved_only=request.args.get("all") != "1")
     forms_by_id = dict(
         session.execute(select(Form.id, Form).where(Form.organisation_id == organisation.id)).all()
     )
@@ -345,8 +342,6 @@ def conflict_page(organisation: Organisation, conflict_id: int):
 
 @org_route("/conflicts/<int:conflict_id>/resolve", "submission.resolve_conflict", methods=["POST"])
 def resolve_conflict(organisation: Organisation, conflict_id: int):
-    from .. import submissions
-
     conflict = conflict_in(organisation, conflict_id)
     resolution = request.form.get("resolution", "")
     back = url_for("web.conflict_page", slug=organisation.slug, conflict_id=conflict.id)
