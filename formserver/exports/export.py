@@ -486,7 +486,8 @@ def run_export(
                         spool_children(child, entry, child_key, child_index, submission_id)
                     spool.add((submission_id, child_key, key, child_index, index, entry))
 
-        result_rows = session.execute(query.execution_options(yield_per=READ_BATCH))
+        # Core rows, not ORM rows; streamed (a server-side cursor on PostgreSQL), READ_BATCH at a time.
+        result_rows = session.connection().execute(query.execution_options(yield_per=READ_BATCH))
         for (
             submission_id,
             instance_id,
@@ -604,7 +605,7 @@ def _write_media(session: Session, zip_stream: ZipStream, blobs: BlobStore, cond
         .order_by(SubmissionAttachment.submission_id, SubmissionAttachment.name)
     )
     written = 0
-    for submission_id, name, sha256 in session.execute(query.execution_options(yield_per=READ_BATCH)):
+    for submission_id, name, sha256 in session.connection().execute(query.execution_options(yield_per=READ_BATCH)):
         try:
             handle = blobs.open(sha256)
         except (OSError, ValueError):
