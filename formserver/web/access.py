@@ -116,7 +116,11 @@ def organisation_for(slug: str, verb: str) -> Organisation:
 def may(verb: str, organisation: Organisation | None = None) -> bool:
     """For templates and views: may the signed-in user do ``verb`` (in the current organisation)?"""
     organisation = organisation if organisation is not None else g.get("organisation")
-    return permissions.can(request_session(), signed_in_user(), verb, organisation)
+    answers = g.setdefault("may", {})  # a page asks about the same verbs many times
+    key = (verb, organisation.id if organisation is not None else None)
+    if key not in answers:
+        answers[key] = permissions.can(request_session(), signed_in_user(), verb, organisation)
+    return answers[key]
 
 
 def organisations_of(user: User) -> list[tuple[Organisation, str | None]]:
