@@ -24,9 +24,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["formserver.blobs"] = BlobStore(settings.blob_dir)
     app.teardown_appcontext(close_request_session)
 
-    from .web import blueprint as web_blueprint
+    from .web import init_app as init_web
 
-    app.register_blueprint(web_blueprint)
+    init_web(app)  # the web pages: sign-in, CSRF, idle sessions, security headers
 
     from .openrosa import blueprint as openrosa_blueprint
 
