@@ -69,6 +69,18 @@ CATALOGUE: dict[str, Kind] = {
     "member.bad_role": Kind(
         400, "{role} is not a role: use manager, collector or viewer.", "{role} ไม่ใช่บทบาท: ใช้ manager, collector หรือ viewer"
     ),
+    "member.last_manager": Kind(
+        409,
+        "{email} is the last manager of this organisation: make someone else a manager first.",
+        "{email} เป็นผู้จัดการคนสุดท้ายของหน่วยงานนี้ โปรดตั้งผู้จัดการคนอื่นก่อน",
+    ),
+    # Signing in on the web
+    "signin.failed": Kind(401, "The e-mail address or the password is not right.", "อีเมลหรือรหัสผ่านไม่ถูกต้อง"),
+    "signin.throttled": Kind(
+        429,
+        "Too many failed sign-ins for this account. Wait {minutes} minute(s), then try again.",
+        "ลงชื่อเข้าใช้บัญชีนี้ผิดหลายครั้งเกินไป โปรดรอ {minutes} นาทีแล้วลองใหม่",
+    ),
     # Submissions from phones (formserver/submissions.py, formserver/openrosa/). Collect shows these words.
     "submission.no_xml": Kind(
         400,
