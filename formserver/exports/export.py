@@ -16,8 +16,8 @@ both conventions: ODK Central's ``KEY``/``PARENT_KEY`` (``uuid:…`` and
 from __future__ import annotations
 
 import datetime as dt
+import marshal
 import os
-import pickle
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -42,7 +42,7 @@ VALUES = ("labels", "names")
 # A submission is counted as exported once it is this old when the export reads:
 # ingest sets received_at a moment before its transaction commits.
 SETTLE = dt.timedelta(seconds=10)
-READ_BATCH = 1000
+READ_BATCH = 250  # submissions decoded at a time: their JSON is held in memory until written
 SPOOL_BATCH = 1000
 ROWS_PER_SHEET = MAX_ROWS  # a table longer than this continues on a numbered sheet ("member (2)")
 PROGRESS_EVERY = 500
@@ -219,9 +219,9 @@ def previous_watermark(session: Session, form: Form, user: User | None) -> dt.da
 class _Spool:
     """Rows of one repeat table, kept on disk until the main table is written.
 
-    Batches of rows are pickled (a private temporary file: only what this export
-    wrote is read back) with their length, so that reading them back is one read
-    and one ``pickle.loads`` per batch; pickle shares the repeated keys.
+    Batches of rows are marshalled (only dicts, lists, str and int go in) and
+    written with their length, so that reading them back is one read and one
+    ``marshal.loads`` per batch.
     """
 
     def __init__(self, directory: Path | None):
@@ -236,7 +236,7 @@ class _Spool:
             self._dump()
 
     def _dump(self) -> None:
-        data = pickle.dumps(self.batch, pickle.HIGHEST_PROTOCOL)
+        data = marshal.dumps(self.batch)
         self.file.write(len(data).to_bytes(8, "little"))
         self.file.write(data)
         self.batch = []
@@ -246,7 +246,7 @@ class _Spool:
             self._dump()
         self.file.seek(0)
         read = self.file.read
-        loads = pickle.loads
+        loads = marshal.loads
         while True:
             size = read(8)
             if len(size) < 8:
