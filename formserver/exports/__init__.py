@@ -1,1 +1,10 @@
-"""Streaming writers for data exports (Excel workbooks and zipped CSV files)."""
+"""Data exports: a form's submissions as an Excel workbook or a zip of CSV files.
+
+- ``spreadsheet.py``, ``csvzip.py``: the streaming writers (xlsx, zipped CSV);
+- ``flatten.py``: the flattened copy of each submission (``Submission.data``) that exports read;
+- ``columns.py``: the tables and columns of an export (versions merged, labels, typed cells);
+- ``export.py``: one export, streamed from the database to a file (``run_export``);
+- ``jobs.py``: exports as background jobs (the API the web pages use);
+- ``command.py``: ``formserver export``;
+- ``samples.py``: submissions made without a phone, for tests and benchmarks.
+"""

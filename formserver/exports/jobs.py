@@ -76,6 +76,8 @@ def start_export(
     if requested_by is not None and not permissions.can(session, requested_by, "export.create", organisation):
         raise Problem("export.forbidden")
     parsed = ExportOptions.from_dict(options)
+    if parsed.new_only and requested_by is None:
+        raise Problem("export.bad_option", option="new_only", value="without a requesting user")
     delete_expired_files(session, settings)
     if parsed.version is not None:
         from .export import export_versions
