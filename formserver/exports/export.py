@@ -404,10 +404,12 @@ def run_export(
             select(record, func.count()).where(Submission.form_id == form.id).group_by(record).having(func.count() > 1)
         ).all()
     )
+    # Attachments received, counted through the index on submission_id (only this export's rows).
     present = (
-        select(SubmissionAttachment.submission_id, func.count().label("n"))
-        .group_by(SubmissionAttachment.submission_id)
-        .subquery()
+        select(func.count())
+        .where(SubmissionAttachment.submission_id == Submission.id)
+        .correlate(Submission)
+        .scalar_subquery()
     )
     query = (
         select(
@@ -422,9 +424,8 @@ def run_export(
             Submission.review_state,
             Submission.attachments_expected,
             Submission.root_id,
-            present.c.n,
+            present,
         )
-        .outerjoin(present, present.c.submission_id == Submission.id)
         .where(*conditions)
         .order_by(Submission.id)
     )
