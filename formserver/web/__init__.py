@@ -9,7 +9,7 @@ idle sessions, security headers and the error pages.
 
 from __future__ import annotations
 
-from flask import Flask, g, get_flashed_messages, jsonify, render_template, request
+from flask import Flask, current_app, g, get_flashed_messages, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ..problems import Problem
@@ -66,7 +66,9 @@ def _template_globals() -> dict:
         "current_org": g.get("organisation"),
         "label_of": i18n.label_of,
         "local_time": lambda value, seconds=False: i18n.local_time(
-            value, getattr(g.get("organisation"), "time_zone", None) or "Asia/Bangkok", seconds
+            value,
+            getattr(g.get("organisation"), "time_zone", None) or current_app.extensions["formserver.settings"].time_zone,
+            seconds,
         ),
         "messages": lambda: [(category, i18n.flashed_text(m)) for category, m in get_flashed_messages(with_categories=True)],
     }
