@@ -17,9 +17,11 @@ flattened copy, not through HTTP. Then it times:
   text, decompressed beforehand) written straight into a zip deflated at
   compresslevel 1: no database, no cell formatting, only deflate and write.
 
-Prints the medians, the ratio, the peak RSS of the export process, and the
-tracemalloc peak of one more export run (what Python allocates, without the
-interpreter and libraries).
+Peak memory is the export process's peak RSS (VmHWM), interpreter and libraries included.
+
+Prints the medians, the ratio and the peak RSS of the export process (the
+interpreter and libraries included); with --traced also tracemalloc's peak of
+one more run (what Python allocates; slow).
 """
 
 from __future__ import annotations
@@ -261,10 +263,22 @@ def child(url: str, fmt: str, output: str, traced: bool) -> None:
     peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else None
     print(json.dumps({
         "seconds": seconds,
-        "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "max_rss_mib": peak_rss_mib(),
         "traced_peak_mib": peak,
         "tables": result.tables,
     }))
+
+
+def peak_rss_mib() -> float:
+    """This process's peak RSS. Linux's VmHWM starts afresh at exec; ru_maxrss would count the parent's
+    memory at fork time (the benchmark's parent holds the raw input)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(url: str, fmt: str, output: Path, traced: bool = False) -> dict:
@@ -337,7 +351,8 @@ def main() -> None:
     parser.add_argument("--formats", nargs="+", default=["xlsx", "csv"], choices=["xlsx", "csv"])
     parser.add_argument("--database-url", help="a PostgreSQL server database (a fresh schema is used); default: SQLite")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
-    parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--traced", action="store_true",
+                        help="also report tracemalloc's peak from one more run (slow: tracemalloc slows Python several times)")
     args = parser.parse_args()
     if args.child:
         child(*args.child, traced=args.traced)
@@ -352,11 +367,14 @@ def main() -> None:
             try:
                 started = time.perf_counter()
                 fill(url, households)
-                print(f"\n{households:,} households: filled in {time.perf_counter() - started:.1f} s")
+                print(f"\n{households:,} households: filled in {time.perf_counter() - started:.1f} s", flush=True)
                 for fmt in args.formats:
                     output = folder / ("export.xlsx" if fmt == "xlsx" else "export.csv.zip")
-                    runs = [measure(url, fmt, output) for _ in range(args.runs)]
-                    traced = measure(url, fmt, output, traced=True)["traced_peak_mib"]
+                    runs = []
+                    for _ in range(args.runs):
+                        runs.append(measure(url, fmt, output))
+                        print(f"    {fmt} run: {runs[-1]['seconds']:.2f} s, peak RSS {runs[-1]['max_rss_mib']:.0f} MiB", flush=True)
+                    traced = measure(url, fmt, output, traced=True)["traced_peak_mib"] if args.traced else None
                     tables = table_parts(output, fmt)
                     raws = [raw_limit(tables, folder / "raw.bin") for _ in range(args.runs)]
                     size = sum(len(c) for chunks in tables for c in chunks)
@@ -369,8 +387,8 @@ def main() -> None:
                     print(f"    export runs (s): {', '.join(format(r['seconds'], '.2f') for r in runs)}; "
                           f"raw runs (s): {', '.join(f'{r:.2f}' for r in raws)}")
                     print(f"    export median {export_median:.2f} s; raw limit median {raw_median:.2f} s; "
-                          f"ratio {export_median / raw_median:.2f}x; peak RSS {max(r['max_rss_mib'] for r in runs):.0f} MiB; "
-                          f"tracemalloc peak {traced:.1f} MiB")
+                          f"ratio {export_median / raw_median:.2f}x; peak RSS {max(r['max_rss_mib'] for r in runs):.0f} MiB"
+                          + (f"; tracemalloc peak {traced:.1f} MiB" if traced is not None else ""), flush=True)
             finally:
                 drop(handle)
 
