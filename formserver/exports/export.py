@@ -227,21 +227,23 @@ class _Spool:
     def __init__(self, directory: Path | None):
         self.file = tempfile.TemporaryFile(dir=directory, prefix="export-spool-")
         self.batch: list = []
-        self.count = 0
+        self.count = 0  # rows written to the file
 
     def add(self, record: tuple) -> None:
-        self.batch.append(record)
-        self.count += 1
-        if len(self.batch) >= SPOOL_BATCH:
+        batch = self.batch
+        batch.append(record)
+        if len(batch) >= SPOOL_BATCH:
             self._dump()
 
     def _dump(self) -> None:
         data = marshal.dumps(self.batch)
         self.file.write(len(data).to_bytes(8, "little"))
         self.file.write(data)
+        self.count += len(self.batch)
         self.batch = []
 
-    def __iter__(self):
+    def batches(self):
+        """The spooled rows, a batch (a list) at a time, in the order they were added."""
         if self.batch:
             self._dump()
         self.file.seek(0)
@@ -251,7 +253,7 @@ class _Spool:
             size = read(8)
             if len(size) < 8:
                 return
-            yield from loads(read(int.from_bytes(size, "little")))
+            yield loads(read(int.from_bytes(size, "little")))
 
     def close(self) -> None:
         self.file.close()
@@ -476,16 +478,17 @@ def run_export(
                 entries = node.pop(child.key, None)
                 if not entries or type(entries) is not list:
                     continue
-                spool = spools[child.path]
+                add = spools[child.path].add
+                path = child.path
+                nested = child.children
                 for number, entry in enumerate(entries, start=1):
                     if type(entry) is not dict:
                         continue
-                    counters[child.path] += 1
-                    child_index = counters[child.path]
-                    child_key = f"{key}/{child.key}[{number}]"
-                    if child.children:
-                        spool_children(child, entry, child_key, child_index, submission_id)
-                    spool.add((submission_id, child_key, key, child_index, index, entry))
+                    counters[path] += 1
+                    child_index = counters[path]
+                    if nested:
+                        spool_children(child, entry, f"{key}/{child.key}[{number}]", child_index, submission_id)
+                    add((submission_id, number, key, child_index, index, entry))
 
         # Core rows, not ORM rows; streamed (a server-side cursor on PostgreSQL), READ_BATCH at a time.
         result_rows = session.connection().execute(query.execution_options(yield_per=READ_BATCH))
@@ -546,20 +549,21 @@ def run_export(
             has_links = any(f.kind == "binary" for f in table.fields)
             write = out.write_row
             count = 0
-            for submission_id, key, parent_key, index, parent_index, entry in spools[table.path]:
-                write(
-                    [
-                        *row(entry, f"{link_head}{submission_id}{link_tail}" if has_links else ""),
-                        parent_key,
-                        key,
-                        index,
-                        parent_name,
-                        parent_index,
-                    ]
-                )
-                count += 1
-                if count % (PROGRESS_EVERY * 4) == 0:
-                    report(done, total)
+            relative = table.key
+            for batch in spools[table.path].batches():
+                for submission_id, number, parent_key, index, parent_index, entry in batch:
+                    write(
+                        [
+                            *row(entry, f"{link_head}{submission_id}{link_tail}" if has_links else ""),
+                            parent_key,
+                            f"{parent_key}/{relative}[{number}]",
+                            index,
+                            parent_name,
+                            parent_index,
+                        ]
+                    )
+                count += len(batch)
+                report(done, total)
             result.tables[out.name] = count
             spools[table.path].close()
             report(done, total)
