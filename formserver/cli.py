@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
     serve.add_argument("--workers", type=int, default=None)
+    serve.add_argument("--threads", type=int, default=None, help="threads per worker")
 
     for extend in EXTENSIONS:
         extend(sub)
@@ -291,7 +292,7 @@ def _first_administrator(session: Session, settings: Settings) -> None:
 def serve(context: Context, args) -> None:
     from .server import run
 
-    run(context.settings, host=args.host, port=args.port, workers=args.workers)
+    run(context.settings, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
 
 
 # Device accounts and kept-aside resubmissions: `formserver appuser ...`, `formserver submission ...`.

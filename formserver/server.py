@@ -9,8 +9,16 @@ from gunicorn.app.base import BaseApplication
 from .config import Settings
 
 
+# One worker process per core, each with 8 threads. Phone requests are short and spend
+# part of their time waiting on the database (a commit waits for the disk), which
+# threads overlap; more processes than cores only add memory (each worker holds the
+# whole application, about 130 MB) and contention with the database for the same
+# cores. Measured with bench/ingest.py: see README "Benchmarks".
+DEFAULT_THREADS = 8
+
+
 def default_workers() -> int:
-    return 2 * (os.cpu_count() or 1) + 1
+    return max(2, os.cpu_count() or 1)
 
 
 class _Server(BaseApplication):
@@ -29,12 +37,12 @@ class _Server(BaseApplication):
         return create_app(self.settings)
 
 
-def run(settings: Settings, *, host: str, port: int, workers: int | None) -> None:
+def run(settings: Settings, *, host: str, port: int, workers: int | None, threads: int | None = None) -> None:
     options = {
         "bind": f"{host}:{port}",
         "workers": workers or default_workers(),
         "worker_class": "gthread",
-        "threads": 4,
+        "threads": threads or DEFAULT_THREADS,
         "timeout": 120,
         "keepalive": 75,
         "accesslog": "-",

@@ -31,7 +31,7 @@ from pathlib import PurePosixPath
 from typing import Sequence
 
 from lxml import etree
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import bindparam, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,7 @@ from .models import (
     FormState,
     FormVersion,
     Organisation,
+    ReviewState,
     Submission,
     SubmissionAttachment,
     SubmissionConflict,
@@ -281,31 +282,35 @@ class Target:
     has_assignments: bool
 
 
+def _target_query(with_version: bool):
+    form, version, assignment = Form.__table__, FormVersion.__table__, FormAssignment.__table__
+    has_assignments = exists().where(assignment.c.form_id == form.c.id).correlate(form)
+    query = (
+        select(form.c.id, form.c.state, version.c.id, version.c.version, version.c.xform_md5, has_assignments)
+        .select_from(form.join(version, version.c.form_id == form.c.id))
+        .where(form.c.organisation_id == bindparam("organisation_pk"), form.c.form_id == bindparam("form_id"))
+    )
+    if with_version:
+        return query.where(version.c.version == bindparam("version"))
+    return (
+        query.where(version.c.published_at.is_not(None))
+        .order_by(version.c.published_at.desc(), version.c.id.desc())
+        .limit(1)
+    )
+
+
+_TARGET = {True: _target_query(True), False: _target_query(False)}
+
+
 def find_target(session: Session, organisation: Organisation, form_id: str, version: str | None) -> Target:
     """The form and version an instance names, in one query; 404 problems when either is unknown.
 
     An instance without a version attribute is taken as the version phones are served.
     """
-    has_assignments = exists().where(FormAssignment.form_id == Form.id).correlate(Form)
-    query = (
-        select(
-            Form.id,
-            Form.state,
-            FormVersion.id,
-            FormVersion.version,
-            FormVersion.xform_md5,
-            has_assignments,
-        )
-        .join(FormVersion, FormVersion.form_id == Form.id)
-        .where(Form.organisation_id == organisation.id, Form.form_id == form_id)
-    )
+    parameters = {"organisation_pk": organisation.id, "form_id": form_id}
     if version is not None:
-        query = query.where(FormVersion.version == version)
-    else:
-        query = query.where(FormVersion.published_at.is_not(None)).order_by(
-            FormVersion.published_at.desc(), FormVersion.id.desc()
-        ).limit(1)
-    row = session.execute(query).first()
+        parameters["version"] = version
+    row = session.connection().execute(_TARGET[version is not None], parameters).first()
     if row is None:
         known = session.scalar(
             select(Form.id).where(Form.organisation_id == organisation.id, Form.form_id == form_id)
@@ -318,14 +323,24 @@ def find_target(session: Session, organisation: Organisation, form_id: str, vers
 
 # --------------------------------------------------------------------------- ingest
 
+# Built once: ingest runs for every submission, and building a statement costs more than running it.
+_EXISTING = select(Submission).where(
+    Submission.form_id == bindparam("form_pk"), Submission.instance_id == bindparam("instance_id")
+)
+
 
 @dataclass
 class Outcome:
     """What happened: ``created`` (a new record), ``edit`` (a new version of one) or ``duplicate``."""
 
-    submission: Submission
+    submission_id: int
     status: str
     attachments_added: list[str] = field(default_factory=list)
+    session: Session | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def submission(self) -> Submission:
+        return self.session.get(Submission, self.submission_id)
 
 
 def ingest(
@@ -361,8 +376,8 @@ def ingest(
                     user=user, app_user=app_user, device_id=device_id, user_agent=user_agent,
                 )
             except IntegrityError:
-                # Someone stored the same instanceID (or attachment name) between our read and
-                # our write: start again from their committed row.
+                # Someone stored the same attachment name between our read and our write:
+                # start again from their committed rows.
                 session.rollback()
         raise RuntimeError(f"could not store {instance.instance_id} after repeated concurrent writes")
     except BaseException:
@@ -400,26 +415,54 @@ def _store(
     device_id: str | None,
     user_agent: str | None,
 ) -> Outcome:
-    existing = session.scalar(
-        select(Submission).where(Submission.form_id == target.form_pk, Submission.instance_id == instance.instance_id)
-    )
-    if existing is None:
-        return _store_new(
+    """Insert first (most submissions are new); the unique constraint (form_id, instance_id) turns a
+    resend, or the loser of two simultaneous uploads, into the comparison with the stored row."""
+    for _ in range(3):
+        created = _store_new(
             session, organisation, xml, xml_sha256, instance, target, files,
             user=user, app_user=app_user, device_id=device_id, user_agent=user_agent,
         )
+        if created is not None:
+            return created
+        existing = session.scalar(_EXISTING, {"form_pk": target.form_pk, "instance_id": instance.instance_id})
+        if existing is not None:
+            break
+        session.rollback()  # the row we collided with is gone again (rolled back): insert anew
+    else:
+        raise RuntimeError(f"could not store {instance.instance_id}: it keeps appearing and disappearing")
     same = existing if existing.xml_sha256 == xml_sha256 and existing.xml == xml else None
     same = same or _earlier_version_with(session, existing, xml, xml_sha256)
     if same is not None:
         added = _add_missing_attachments(session, same, files)
         session.commit()
-        return Outcome(same, "duplicate", added)
+        return Outcome(same.id, "duplicate", added, session)
     _keep_aside(
         session, organisation, existing, xml, xml_sha256, files,
         user=user, app_user=app_user, device_id=device_id, user_agent=user_agent,
     )
     session.commit()
     raise Problem("submission.conflict", instance_id=instance.instance_id)
+
+
+_SUBMISSION = Submission.__table__
+_ATTACHMENT = SubmissionAttachment.__table__
+_PREVIOUS = select(_SUBMISSION.c.id, _SUBMISSION.c.root_id).where(
+    _SUBMISSION.c.form_id == bindparam("form_pk"), _SUBMISSION.c.instance_id == bindparam("instance_id")
+)
+
+
+def _insert_unless_stored(dialect: str):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: no row back means the instanceID is stored already."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - formserver runs on PostgreSQL and SQLite
+        return _SUBMISSION.insert().returning(_SUBMISSION.c.id)
+    return insert(_SUBMISSION).on_conflict_do_nothing(index_elements=["form_id", "instance_id"]).returning(_SUBMISSION.c.id)
+
+
+_INSERTS: dict[str, object] = {}
 
 
 def _store_new(
@@ -435,48 +478,76 @@ def _store_new(
     app_user: AppUser | None,
     device_id: str | None,
     user_agent: str | None,
-) -> Outcome:
+) -> Outcome | None:
+    """Insert the submission and its attachments and commit; None (nothing written) when the
+    instanceID is already stored. Core statements: this runs for every submission."""
+    connection = session.connection()
     previous = None
     if instance.deprecated_id and instance.deprecated_id != instance.instance_id:
-        previous = session.scalar(
-            select(Submission).where(
-                Submission.form_id == target.form_pk, Submission.instance_id == instance.deprecated_id
-            )
-        )
+        previous = connection.execute(
+            _PREVIOUS, {"form_pk": target.form_pk, "instance_id": instance.deprecated_id}
+        ).first()
     now = utcnow()
-    submission = Submission(
-        organisation_id=organisation.id,
-        form_id=target.form_pk,
-        form_version_id=target.version_pk,
-        instance_id=instance.instance_id,
-        instance_name=instance.instance_name,
-        xml=xml,
-        xml_sha256=xml_sha256,
-        data=flattened_copy(session, target.version_pk, xml, target.xform_md5),  # for exports; rebuildable
-        received_at=now,
-        submitter_user_id=user.id if user else None,
-        submitter_app_user_id=app_user.id if app_user else None,
-        device_id=_cut(device_id),
-        user_agent=_cut(user_agent),
-        deprecated_id=instance.deprecated_id,
-        is_current=True,
-        attachments_expected=count_expected_attachments(
-            instance.root, binary_paths(session, target.version_pk, target.xform_md5)
+    dialect = connection.dialect.name
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        statement = _INSERTS[dialect] = _insert_unless_stored(dialect)
+    root_pk = (previous.root_id or previous.id) if previous is not None else None
+    rows = [(received, received.blob.commit()) for received in files]  # blobs first, rows after
+    submission_pk = connection.execute(
+        statement,
+        dict(
+            organisation_id=organisation.id,
+            form_id=target.form_pk,
+            form_version_id=target.version_pk,
+            instance_id=instance.instance_id,
+            instance_name=instance.instance_name,
+            xml=xml,
+            xml_sha256=xml_sha256,
+            data=flattened_copy(session, target.version_pk, xml, target.xform_md5),  # for exports; rebuildable
+            received_at=now,
+            submitter_user_id=user.id if user else None,
+            submitter_app_user_id=app_user.id if app_user else None,
+            device_id=_cut(device_id),
+            user_agent=_cut(user_agent),
+            review_state=ReviewState.received.value,
+            deprecated_id=instance.deprecated_id,
+            root_id=root_pk,
+            is_current=True,
+            attachments_expected=count_expected_attachments(
+                instance.root, binary_paths(session, target.version_pk, target.xform_md5)
+            ),
         ),
-    )
-    for received in files:
-        submission.attachments.append(_attachment_row(received, now))
-    if previous is not None:
-        root_pk = previous.root_id or previous.id
-        submission.root_id = root_pk
-        session.execute(
-            update(Submission)
-            .where(or_(Submission.id == root_pk, Submission.root_id == root_pk), Submission.is_current.is_(True))
+    ).scalar()
+    if submission_pk is None:
+        return None
+    if rows:
+        connection.execute(
+            _ATTACHMENT.insert(),
+            [
+                dict(
+                    submission_id=submission_pk,
+                    name=received.name,
+                    sha256=sha256,
+                    size=received.blob.size,
+                    content_type=_cut(received.content_type) or "application/octet-stream",
+                    received_at=now,
+                )
+                for received, sha256 in rows
+            ],
+        )
+    if root_pk is not None:
+        connection.execute(
+            update(_SUBMISSION)
+            .where(
+                or_(_SUBMISSION.c.id == root_pk, _SUBMISSION.c.root_id == root_pk),
+                _SUBMISSION.c.id != submission_pk,
+                _SUBMISSION.c.is_current.is_(True),
+            )
             .values(is_current=False)
         )
-    session.add(submission)
     session.commit()
-    return Outcome(submission, "edit" if previous is not None else "created", [f.name for f in files])
+    return Outcome(submission_pk, "edit" if previous is not None else "created", [f.name for f in files], session)
 
 
 def _attachment_row(received: ReceivedFile, now) -> SubmissionAttachment:

@@ -433,3 +433,42 @@ def test_a_conflict_of_another_organisation_cannot_be_read(phone, session, organ
         submissions.conflict_by_id(session, other, conflict.id)
     assert refused.value.code == "submission.conflict_not_found"
     assert submissions.conflict_by_id(session, organisation, str(conflict.id)) is conflict
+
+
+class _Trickle(io.RawIOBase):
+    """A body that arrives in pieces of random sizes, as from a slow phone."""
+
+    def __init__(self, data: bytes, seed: int):
+        import random
+
+        self.data, self.position, self.rng = data, 0, random.Random(seed)
+
+    def readable(self):
+        return True
+
+    def read(self, size=-1):
+        take = self.rng.randint(1, 40)
+        piece = self.data[self.position : self.position + take]
+        self.position += len(piece)
+        return piece
+
+
+def test_the_multipart_reader_finds_every_part_whatever_the_chunk_boundaries(blobs):
+    from formserver.openrosa.multipart import read_upload
+
+    xml = instance_xml("photos", "3", "uuid:trickle", "<photo>a.jpg</photo>")
+    tricky = b"\r\n--almost the boundary\r\n-" * 20
+    body, content_type = multipart_body(
+        [("xml_submission_file", "x.xml", "text/xml", xml), ("a.jpg", "a.jpg", "image/jpeg", tricky), ("b.bin", "b.bin", None, b"")],
+        incomplete=True,
+    )
+    for seed in range(30):
+        upload = read_upload(_Trickle(b"preamble\r\n" + body + b"epilogue", seed), content_type, blobs, limit=10_000)
+        assert upload.xml == xml and upload.incomplete
+        assert [(f.name, f.content_type, f.blob.size) for f in upload.files] == [
+            ("a.jpg", "image/jpeg", len(tricky)), ("b.bin", "application/octet-stream", 0)
+        ]
+        first = upload.files[0].blob
+        first.commit()
+        assert blobs.read(first.sha256) == tricky
+        upload.discard()

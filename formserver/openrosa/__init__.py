@@ -31,6 +31,7 @@ from ..problems import Problem
 from ..submissions import ingest
 from . import formats
 from .auth import Access, authenticate, challenges
+from .connections import ThreadConnections
 from .multipart import drain, read_upload
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,19 @@ def _require(verb: str, refusal: str) -> Access:
 
 def _xml(body: bytes, status: int = 200) -> Response:
     return Response(body, status=status, content_type=formats.CONTENT_TYPE)
+
+
+@blueprint.record_once
+def _keep_connections(state) -> None:
+    state.app.extensions["formserver.openrosa.connections"] = ThreadConnections(
+        state.app.extensions["formserver.db"].engine
+    )
+
+
+@blueprint.before_request
+def _thread_session() -> None:
+    """The request's session uses this thread's kept connection (see connections.py)."""
+    g.db_session = current_app.extensions["formserver.openrosa.connections"].session()
 
 
 @blueprint.after_request
@@ -225,6 +239,10 @@ def submission(slug: str, token: str | None = None):
         response = Response(status=204)
         response.headers["X-OpenRosa-Accept-Content-Length"] = str(settings.accept_content_length)
         return response
+    session = request_session()
+    if session.in_transaction():
+        # No transaction stays open while the phone uploads (on SQLite it would hold the write lock).
+        session.rollback()
     upload = read_upload(request.stream, request.headers.get("Content-Type"), _blobs(), limit=settings.accept_content_length)
     try:
         if upload.too_large is not None:
@@ -236,7 +254,7 @@ def submission(slug: str, token: str | None = None):
         if upload.xml is None:
             raise Problem("submission.no_xml")
         outcome = ingest(
-            request_session(),
+            session,
             _blobs(),
             access.organisation,
             upload.xml,

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import Authorization
 
@@ -31,18 +31,35 @@ from ..accounts import password_matches
 from ..config import Settings
 from ..models import AppUser, Organisation, User
 from ..problems import Problem
+from .connections import read_first
 
 NONCE_LIFETIME = 3600  # seconds
 APP_USER_VERBS = frozenset({"organisation.read", "form.list_open", "submission.create"})
+
+
+@dataclass(frozen=True)
+class OrganisationRef:
+    """What a phone's request needs of its organisation (read without loading the ORM entity)."""
+
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class AppUserRef:
+    id: int
+    organisation_id: int
+    name: str
 
 
 @dataclass
 class Access:
     """The organisation a request is for, who is asking, and the absolute URL prefix for links."""
 
-    organisation: Organisation
+    organisation: OrganisationRef
     user: User | None
-    app_user: AppUser | None
+    app_user: AppUserRef | None
     base_url: str
 
     def can(self, session: Session, verb: str) -> bool:
@@ -142,7 +159,7 @@ def check_digest(session: Session, settings: Settings, credentials: Authorizatio
     state = nonce_state(settings.secret_key, nonce)
     if state == "invalid" or not _same_uri(uri, request_uri(environ)):
         raise Problem("appuser.sign_in_required")
-    user = session.scalar(select(User).where(User.email == username))
+    user = session.scalar(_BY_EMAIL, {"email": username})
     if user is None or not user.digest_ha1:
         raise Problem("appuser.sign_in_required")
     expected = digest_response(
@@ -171,7 +188,7 @@ def check_basic(session: Session, credentials: Authorization) -> User:
     """The user of a Basic header; the slow password hash is checked once per password per process."""
     username = (credentials.username or "").strip().lower()
     password = credentials.password or ""
-    user = session.scalar(select(User).where(User.email == username)) if username else None
+    user = session.scalar(_BY_EMAIL, {"email": username}) if username else None
     if user is None or not password:
         raise Problem("appuser.sign_in_required")
     key = (user.id, user.password_hash)
@@ -203,17 +220,17 @@ def authenticate(
     """Who is asking, for which organisation; raises a 401/403/404 problem otherwise."""
     root_url = root_url.rstrip("/")
     if token is not None:
-        row = session.execute(
-            select(AppUser, Organisation)
-            .join(Organisation, Organisation.id == AppUser.organisation_id)
-            .where(AppUser.token == token)
-        ).first() if 0 < len(token) <= 64 else None
-        if row is None or row[0].revoked_at is not None:
+        row = read_first(session, _BY_TOKEN, {"token": token}) if 0 < len(token) <= 64 else None
+        if row is None or row["revoked"]:
             raise Problem("appuser.token_invalid")
-        app_user, organisation = row
-        if organisation.slug != slug:
+        if row["slug"] != slug:
             raise Problem("appuser.no_access", slug=slug)
-        return Access(organisation, None, app_user, f"{root_url}/key/{token}/o/{slug}")
+        return Access(
+            OrganisationRef(row["organisation_id"], row["slug"], row["organisation_name"]),
+            None,
+            AppUserRef(row["id"], row["organisation_id"], row["name"]),
+            f"{root_url}/key/{token}/o/{slug}",
+        )
     if authorization is None:
         raise Problem("appuser.sign_in_required")
     if authorization.type == "digest" and authorization.parameters:
@@ -222,7 +239,27 @@ def authenticate(
         user = check_basic(session, authorization)
     else:
         raise Problem("appuser.sign_in_required")
-    organisation = session.scalar(select(Organisation).where(Organisation.slug == slug))
-    if organisation is None:
+    row = read_first(session, _BY_SLUG, {"slug": slug})
+    if row is None:
         raise Problem("organisation.not_found", slug=slug)
-    return Access(organisation, user, None, f"{root_url}/o/{slug}")
+    return Access(OrganisationRef(row["id"], row["slug"], row["name"]), user, None, f"{root_url}/o/{slug}")
+
+
+# Built once: every request from a phone runs one of these.
+_APP_USER, _ORGANISATION = AppUser.__table__, Organisation.__table__
+_BY_TOKEN = (
+    select(
+        _APP_USER.c.id,
+        _APP_USER.c.organisation_id,
+        _APP_USER.c.name,
+        _APP_USER.c.revoked_at.is_not(None).label("revoked"),
+        _ORGANISATION.c.slug,
+        _ORGANISATION.c.name.label("organisation_name"),
+    )
+    .select_from(_APP_USER.join(_ORGANISATION, _ORGANISATION.c.id == _APP_USER.c.organisation_id))
+    .where(_APP_USER.c.token == bindparam("token"))
+)
+_BY_SLUG = select(_ORGANISATION.c.id, _ORGANISATION.c.slug, _ORGANISATION.c.name).where(
+    _ORGANISATION.c.slug == bindparam("slug")
+)
+_BY_EMAIL = select(User).where(User.email == bindparam("email"))

@@ -1,0 +1,110 @@
+"""One database connection per server thread for phone requests, kept from one request to the next.
+
+Every submission is two requests (HEAD, then POST), each a few milliseconds of
+work; checking a connection out of the pool for each of them (with the pool's
+liveness ping, and its reset on return) costs a database round trip and a
+noticeable share of the CPU. Like Django's persistent connections, each gunicorn
+thread keeps its own connection instead and binds the request's session to it.
+
+A connection that the database dropped (a PostgreSQL restart) is marked invalid
+by SQLAlchemy when a request fails on it; the next request in that thread opens a
+new one. That failed request gets a 500, which Collect retries, and nothing was
+stored. Disposing the engine closes every kept connection.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+
+class ThreadConnections:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: list[Connection] = []
+        event.listen(engine, "engine_disposed", self._close_all)
+
+    def session(self) -> Session:
+        """A new session bound to this thread's connection (committing or rolling back, never closing it)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None or connection.closed or connection.invalidated:
+            if connection is not None:
+                self._forget(connection)
+            connection = self._local.connection = self.engine.connect()
+            with self._lock:
+                self._open.append(connection)
+        return Session(bind=connection, expire_on_commit=False)
+
+    def _forget(self, connection: Connection) -> None:
+        with self._lock:
+            if connection in self._open:
+                self._open.remove(connection)
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001 - an invalid connection may fail to close; it is gone anyway
+            pass
+
+    def _close_all(self, _engine: Engine) -> None:
+        with self._lock:
+            connections, self._open = self._open, []
+        for connection in connections:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - e.g. an SQLite connection of another thread
+                pass
+
+
+# --------------------------------------------------------------------------- reads outside a transaction
+
+_COMPILED: dict[tuple[int, str], tuple[str, tuple[str, ...] | None, tuple[str, ...]]] = {}
+
+
+def read_first(session: Session, statement, parameters: dict) -> dict | None:
+    """The first row (as a dict) of a read that decides who a phone is, run outside any transaction.
+
+    Every phone request starts with such a read. Run in a transaction it would, on
+    SQLite, take the write lock (the engine begins every transaction IMMEDIATE) for
+    as long as the request lasts, uploads included; on PostgreSQL it would cost a
+    BEGIN and a ROLLBACK round trip. So, when the session is bound to a kept
+    connection with no transaction open, the statement goes straight to the driver
+    in autocommit mode: a single consistent read, no lock held afterwards.
+    Columns come back as the driver gives them (use it for ids, text and flags).
+    """
+    bind = session.get_bind()
+    if not isinstance(bind, Connection) or session.in_transaction() or bind.in_transaction() or bind.invalidated:
+        row = session.connection().execute(statement, parameters).first()
+        return dict(row._mapping) if row is not None else None
+    dialect = bind.dialect
+    key = (id(statement), dialect.name)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        sql = statement.compile(dialect=dialect)
+        compiled = _COMPILED[key] = (
+            str(sql),
+            tuple(sql.positiontup) if sql.positional else None,
+            tuple(column.name for column in statement.selected_columns),
+        )
+    text, positions, names = compiled
+    arguments = tuple(parameters[name] for name in positions) if positions is not None else parameters
+    driver = bind.connection.driver_connection
+    try:
+        if dialect.name == "postgresql":
+            driver.autocommit = True
+            try:
+                cursor = driver.execute(text, arguments)
+                row = cursor.fetchone()
+            finally:
+                driver.autocommit = False
+        else:  # SQLite, whose driver connection runs statements outside BEGIN in autocommit (see db.py)
+            cursor = driver.execute(text, arguments)
+            row = cursor.fetchone()
+            cursor.close()
+    except Exception:
+        bind.invalidate()  # whatever went wrong, the next request starts on a fresh connection
+        raise
+    return dict(zip(names, row)) if row is not None else None
