@@ -175,7 +175,7 @@ class Households:
                     parts.append(f"<{name}>{escaped}</{name}>")
 
 
-def fill(url: str, households: int) -> dict:
+def fill(url: str, households: int, folder: Path) -> dict:
     """A migrated database with the household form and ``households`` submissions; returns ids."""
     from formserver import forms, migrate
     from formserver.accounts import create_organisation
@@ -185,7 +185,6 @@ def fill(url: str, households: int) -> dict:
     from formserver.storage import BlobStore
     from formserver.config import Settings
 
-    folder = Path(tempfile.mkdtemp(prefix="bench-blobs-"))
     settings = Settings(data_dir=folder, database_url=url, secret_key="bench", validate_with_java=False)
     database = Database(settings)
     migrate.upgrade(database.engine)
@@ -366,7 +365,7 @@ def main() -> None:
             url, handle = fresh_database(args.database_url, folder)
             try:
                 started = time.perf_counter()
-                fill(url, households)
+                fill(url, households, folder)
                 print(f"\n{households:,} households: filled in {time.perf_counter() - started:.1f} s", flush=True)
                 for fmt in args.formats:
                     output = folder / ("export.xlsx" if fmt == "xlsx" else "export.csv.zip")
