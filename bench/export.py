@@ -70,7 +70,6 @@ class Households:
         self.start = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 
     def values(self, number: int) -> dict:
-        rng = self.rng
         row: dict = {}
         self._fill(self.tree["fields"], row, "", number)
         row["consent/consent_sensitive"] = "yes"

@@ -188,37 +188,46 @@ def build_schema(trees: list[dict], main_name: str, requested_language: str | No
     tables: dict[str, Table] = {"": main}
     fields: dict[str, Field] = {}
     for tree in trees:
-        prefix = "/" + tree["root"] + "/"
         language = match_language(requested_language, tree.get("languages", []), tree.get("default_language"))
-        default = tree.get("default_language") or language
-
-        def walk(nodes: list[dict], table: Table) -> None:
-            for node in nodes:
-                path = node["path"][len(prefix):] if node["path"].startswith(prefix) else node["path"].lstrip("/")
-                kind = node["kind"]
-                if kind == "repeat":
-                    child = tables.get(path)
-                    if child is None:
-                        relative = path[len(table.path) + 1:] if table.path else path
-                        leaf = path.rsplit("/", 1)[-1]
-                        child = Table(
-                            path=path,
-                            key=relative,
-                            name=leaf,
-                            label=_label(node.get("labels"), language, default, leaf),
-                            parent=table,
-                        )
-                        tables[path] = child
-                        table.children.append(child)
-                    walk(node.get("children", []), child)
-                elif kind == "group":
-                    walk(node.get("children", []), table)
-                elif not _is_note(node):
-                    _add_field(fields, table, node, path, language, default)
-
-        walk(tree["fields"], main)
+        reader = _SchemaReader("/" + tree["root"] + "/", language, tree.get("default_language") or language, tables, fields)
+        reader.walk(tree["fields"], main)
     _name_tables(main)
     return main
+
+
+class _SchemaReader:
+    """Adds one version's groups, repeats and fields to the tables being merged."""
+
+    def __init__(self, prefix: str, language: str, default: str, tables: dict[str, Table], fields: dict[str, Field]):
+        self.prefix = prefix
+        self.language = language
+        self.default = default
+        self.tables = tables
+        self.fields = fields
+
+    def walk(self, nodes: list[dict], table: Table) -> None:
+        for node in nodes:
+            path = node["path"]
+            path = path[len(self.prefix):] if path.startswith(self.prefix) else path.lstrip("/")
+            kind = node["kind"]
+            if kind == "repeat":
+                child = self.tables.get(path)
+                if child is None:
+                    leaf = path.rsplit("/", 1)[-1]
+                    child = Table(
+                        path=path,
+                        key=path[len(table.path) + 1:] if table.path else path,
+                        name=leaf,
+                        label=_label(node.get("labels"), self.language, self.default, leaf),
+                        parent=table,
+                    )
+                    self.tables[path] = child
+                    table.children.append(child)
+                self.walk(node.get("children", []), child)
+            elif kind == "group":
+                self.walk(node.get("children", []), table)
+            elif not _is_note(node):
+                _add_field(self.fields, table, node, path, self.language, self.default)
 
 
 def _add_field(fields: dict[str, Field], table: Table, node: dict, path: str, language: str, default: str) -> None:
