@@ -46,7 +46,9 @@ def run(settings: Settings, *, host: str, port: int, workers: int | None, thread
         "timeout": 120,
         "keepalive": 75,
         "accesslog": "-",
-        "forwarded_allow_ips": "*" if settings.behind_proxy else "127.0.0.1",
+        # X-Forwarded-Proto decides http or https (and so whether Basic sign-in is allowed):
+        # trusted only behind the TLS proxy (FORMSERVER_BEHIND_PROXY), from no one otherwise.
+        "forwarded_allow_ips": "*" if settings.behind_proxy else "",
         # gunicorn 27 otherwise opens one control socket per user (~/.gunicorn/gunicorn.ctl) that every
         # instance on the machine shares, and waits for it when stopping.
         "control_socket_disable": True,

@@ -362,30 +362,50 @@ def ingest(
     """
     try:
         instance = read_instance(xml)
-        target = find_target(session, organisation, instance.form_id, instance.version)
-        if target.state == FormState.closed.value:
-            raise Problem("form.closed", form_id=target.form_id)
-        if target.has_assignments and not assigned(session, target.form_pk, user=user, app_user=app_user):
-            raise Problem("submission.not_assigned", form_id=target.form_id)
-        files = _unique_names(files)
-        xml_sha256 = hashlib.sha256(xml).hexdigest()
-        for _attempt in range(5):
-            try:
-                return _store(
-                    session, blobs, organisation, xml, xml_sha256, instance, target, files,
-                    user=user, app_user=app_user, device_id=device_id, user_agent=user_agent,
-                )
-            except IntegrityError:
-                # Someone stored the same attachment name between our read and our write:
-                # start again from their committed rows.
-                session.rollback()
-        raise RuntimeError(f"could not store {instance.instance_id} after repeated concurrent writes")
+        return _place_and_store(
+            session, blobs, organisation, xml, instance, files,
+            user=user, app_user=app_user, device_id=device_id, user_agent=user_agent,
+        )
     except BaseException:
         session.rollback()
         raise
     finally:
         for received in files:
             received.blob.discard()
+
+
+def _place_and_store(
+    session: Session,
+    blobs: BlobStore,
+    organisation: Organisation,
+    xml: bytes,
+    instance: Instance,
+    files: Sequence[ReceivedFile],
+    *,
+    user: User | None,
+    app_user: AppUser | None,
+    device_id: str | None,
+    user_agent: str | None,
+) -> Outcome:
+    """The form and version the instance names, checked; then the one transaction that stores it."""
+    target = find_target(session, organisation, instance.form_id, instance.version)
+    if target.state == FormState.closed.value:
+        raise Problem("form.closed", form_id=target.form_id)
+    if target.has_assignments and not assigned(session, target.form_pk, user=user, app_user=app_user):
+        raise Problem("submission.not_assigned", form_id=target.form_id)
+    files = _unique_names(files)
+    xml_sha256 = hashlib.sha256(xml).hexdigest()
+    for _attempt in range(5):
+        try:
+            return _store(
+                session, blobs, organisation, xml, xml_sha256, instance, target, files,
+                user=user, app_user=app_user, device_id=device_id, user_agent=user_agent,
+            )
+        except IntegrityError:
+            # Someone stored the same attachment name between our read and our write:
+            # start again from their committed rows.
+            session.rollback()
+    raise RuntimeError(f"could not store {instance.instance_id} after repeated concurrent writes")
 
 
 def _unique_names(files: Sequence[ReceivedFile]) -> list[ReceivedFile]:
@@ -754,7 +774,7 @@ def _take_new(session: Session, conflict: SubmissionConflict, stored: Submission
         instance_name=instance.instance_name,
         xml=conflict.xml,
         xml_sha256=conflict.xml_sha256,
-        data=None,
+        data=flattened_copy(session, target.version_pk, conflict.xml, target.xform_md5),  # for exports
         received_at=conflict.received_at,
         submitter_user_id=conflict.submitter_user_id,
         submitter_app_user_id=conflict.submitter_app_user_id,

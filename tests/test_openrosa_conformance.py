@@ -368,3 +368,22 @@ def test_the_server_keeps_every_acknowledged_submission_exactly_once(database):
             .having(func.count() > 1)
         ).all()
     assert duplicates == []
+
+
+def test_forwarded_headers_from_a_client_are_ignored_when_not_behind_a_proxy(base, token):
+    response = raw_response(
+        base, "GET", f"/key/{token}/o/hillnet/formList?deviceID=collect%3AAbCdEf0123456789",
+        {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example", "X-Forwarded-Ssl": "on"},
+    )
+    assert response[0] == 200
+    assert f"<downloadUrl>{base}/key/{token}/o/hillnet/forms/simple.xml</downloadUrl>".encode() in response[1]
+
+
+def raw_response(base: str, method: str, target: str, headers: dict) -> tuple[int, bytes]:
+    parts = urlsplit(base)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=10)
+    connection.request(method, target, headers={"X-OpenRosa-Version": "1.0", **headers})
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response.status, body
