@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,7 +41,12 @@ class Database:
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine; SQLite gets WAL with full fsync so that a 201 means on disk."""
+    """Create an engine; SQLite gets WAL with full fsync so that a 201 means on disk.
+
+    JSON columns are written compactly with Thai as UTF-8, not as \\u escapes:
+    a third smaller, and faster for exports to read back.
+    """
+    kwargs.setdefault("json_serializer", _compact_json)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -50,6 +56,10 @@ def make_engine(url: str, **kwargs) -> Engine:
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _compact_json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
