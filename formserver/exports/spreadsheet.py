@@ -49,9 +49,6 @@ import zlib
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable, Sequence
-from itertools import repeat as _repeat
-from operator import itemgetter as _itemgetter
-from operator import sub as _subtract
 from urllib.parse import quote as _quote
 
 __all__ = [
@@ -364,6 +361,10 @@ def _column_letters(count: int) -> list[str]:
 _EPOCH_ORDINAL = _dt.date(1899, 12, 30).toordinal()
 _ORDINAL_1900_01_01 = _dt.date(1900, 1, 1).toordinal()
 _ORDINAL_1900_03_01 = _dt.date(1900, 3, 1).toordinal()
+_EPOCH_DATETIME = _dt.datetime(1899, 12, 30)
+_DATETIME_1900_01_01 = _dt.datetime(1900, 1, 1)
+_DATETIME_1900_03_01 = _dt.datetime(1900, 3, 1)
+_ONE_DAY = _dt.timedelta(days=1)
 _INT_LIMIT = 10**15  # Excel shows 15 significant digits
 
 
@@ -393,109 +394,112 @@ def _datetime_serial(value: _dt.datetime) -> float | None:
     return None
 
 
-_EPOCH_DATETIME = _dt.datetime(1899, 12, 30)
-_DATETIME_1900_01_01 = _dt.datetime(1900, 1, 1)
-_DATETIME_1900_03_01 = _dt.datetime(1900, 3, 1)
-_ONE_DAY = _dt.timedelta(days=1)
-_date_ordinal = _dt.date.toordinal
-
-
 # --------------------------------------------------------------------------
-# Row plans: rows with the same sequence of value types share a str.format
-# template, and their checks run in C over whole groups of values.
+# Row functions.  An export spends its time per cell, so rows are rendered by
+# a function generated for the sheet's column types (its "profile"):
+# straight-line code with the markup as constants, no loop, no type
+# dispatch; any column may be None in any row.  The row's text values are
+# checked all at once; a row with anything unusual (markup characters,
+# control characters, surrounding spaces, "|", very long text, aware
+# date-times, ...) makes the function return None and is written by
+# Sheet._render_cells, which handles everything.
+#
+# Rows are kept as "byte text": str whose characters are the UTF-8 bytes
+# (text.encode("utf-8").decode("latin-1")), so that all strings stay
+# one-byte strings, joins are plain copies and a chunk becomes bytes with
+# .encode("latin-1"), a copy too.
 # --------------------------------------------------------------------------
-
-_PLANNED_TYPES = frozenset({str, int, float, bool, type(None), _dt.date, _dt.datetime, Decimal})
-_PLAN_CACHE_CHARS = 4_000_000
-_FLUSH_CHARS = 1 << 20  # buffered XML characters before they are encoded and deflated
-
-
-def _getter(positions: list[int] | None):
-    """A function returning the values at ``positions`` as a tuple (None if none)."""
-    if not positions:
-        return None
-    if len(positions) == 1:
-        index = positions[0]
-        return lambda values: (values[index],)
-    return _itemgetter(*positions)
-
-
-def _converter(positions: list[int] | None):
-    """(positions, getter) for values that need converting, None if none."""
-    return (positions, _getter(positions)) if positions else None
-
 
 _NONE_TYPE = type(None)
-# One cell per value type; "{ref}" becomes the column letters, the first %s
-# the row number, the second the value.
-_PLAN_CELLS = {
-    str: '<c r="{ref}%s" t="inlineStr"><is><t>%s</t></is></c>',
-    int: '<c r="{ref}%s"><v>%d</v></c>',
-    float: '<c r="{ref}%s"><v>%r</v></c>',
-    bool: '<c r="{ref}%s" t="b"><v>%d</v></c>',
-    _dt.date: '<c r="{ref}%s" s="2"><v>%d</v></c>',
-    _dt.datetime: '<c r="{ref}%s" s="3"><v>%r</v></c>',
-    Decimal: '<c r="{ref}%s"><v>%r</v></c>',
+_PROFILE_TYPES = frozenset({str, int, float, bool, _NONE_TYPE, _dt.date, _dt.datetime, Decimal})
+_MAX_PROFILES_PER_SHEET = 24
+_MAX_SIGNATURES = 4096  # remembered per sheet
+_MAX_COMPILED = 256  # row functions kept for all sheets
+_COMPILED: dict[tuple, object] = {}
+_FLUSH_CHARS = 1 << 20  # buffered XML bytes before they are deflated
+
+
+def _byte_text(text: str) -> str:
+    return text.encode("utf-8").decode("latin-1")
+
+
+def _fallback_cell(column: str, r: str, value: object) -> str:
+    return _byte_text(_value_cell(column, r, value, None))
+
+
+_ROW_FUNCTION_GLOBALS = {
+    "__builtins__": {},
+    "EPOCH": _dt.datetime(1899, 12, 30),
+    "FIRST": _dt.datetime(1900, 3, 1),
+    "DAY": _dt.timedelta(days=1),
+    "float": float,
+    "len": len,
+    "CELL": _fallback_cell,
+}
+_LIMIT = str(10**15)  # integers Excel keeps exactly (15 digits)
+
+# Per type: the expression of the cell's XML for a value x that is not None.
+# {c} is the column's letters; r is the row number (a str).
+_CELL_EXPRESSIONS = {
+    int: f"""(f'<c r="{{c}}{{{{r}}}}"><v>{{{{x}}}}</v></c>' if -{_LIMIT} < x < {_LIMIT} else CELL("{{c}}", r, x))""",
+    float: """(f'<c r="{c}{{r}}"><v>{{x!r}}</v></c>' if x - x == 0.0 else CELL("{c}", r, x))""",
+    bool: """(f'<c r="{c}{{r}}" t="b"><v>1</v></c>' if x else f'<c r="{c}{{r}}" t="b"><v>0</v></c>')""",
+    _dt.date: f"""(f'<c r="{{c}}{{{{r}}}}" s="2"><v>{{{{o - {_EPOCH_ORDINAL}}}}}</v></c>' """
+              f"""if (o := x.toordinal()) >= {_ORDINAL_1900_03_01} else CELL("{{c}}", r, x))""",
+    _dt.datetime: """(f'<c r="{c}{{r}}" s="3"><v>{{(x - EPOCH) / DAY!r}}</v></c>' """
+                  """if x.tzinfo is None and x >= FIRST else CELL("{c}", r, x))""",
+    Decimal: """(f'<c r="{c}{{r}}"><v>{{f!r}}</v></c>' """
+             """if (f := float(x)) - f == 0.0 else CELL("{c}", r, x))""",
 }
 
 
-def _render_planned(plan: tuple, values: Sequence[object], r: str) -> str | None:
-    """The row's XML by its template, or None when a value needs the careful way."""
-    (template, present_of, argument_count, strings_of, ints_of, floats_of,
-     dates, datetimes, decimals) = plan
-    if strings_of is not None:
-        strings = strings_of(values)
-        if "" in strings:
-            return None
-        probe = "|".join(strings)
-        if (
-            "<" in probe or "&" in probe or "_x" in probe or "]]>" in probe
-            or not probe.isprintable() or len(probe) > _LONG_TEXT
-            or " |" in probe or "| " in probe or probe[0] == " " or probe[-1] == " "
-        ):
-            return None
-    if ints_of is not None:
-        ints = ints_of(values)
-        if max(ints) >= _INT_LIMIT or min(ints) <= -_INT_LIMIT:
-            return None
-    if floats_of is not None:
-        total = sum(floats_of(values))
-        if total - total != 0.0:  # a NaN or an infinity (or an overflowing sum)
-            return None
-    if dates is not None or datetimes is not None or decimals is not None:
-        values = list(values)
-        if dates is not None:
-            positions, dates_of = dates
-            ordinals = list(map(_date_ordinal, dates_of(values)))
-            if min(ordinals) < _ORDINAL_1900_03_01:
-                return None
-            for position, ordinal in zip(positions, ordinals):
-                values[position] = ordinal - _EPOCH_ORDINAL
-        if datetimes is not None:
-            positions, datetimes_of = datetimes
-            stamps = datetimes_of(values)
-            try:
-                if min(stamps) < _DATETIME_1900_03_01:
-                    return None
-            except TypeError:  # time zone aware: the careful way ignores the zone
-                return None
-            for position, stamp in zip(positions, stamps):
-                values[position] = (stamp - _EPOCH_DATETIME) / _ONE_DAY
-        if decimals is not None:
-            positions, decimals_of = decimals
-            try:
-                numbers = list(map(float, decimals_of(values)))
-            except (ValueError, OverflowError):
-                return None
-            total = sum(numbers)
-            if total - total != 0.0:
-                return None
-            for position, number in zip(positions, numbers):
-                values[position] = number
-    arguments = [r] * argument_count
-    if present_of is not None:
-        arguments[2::2] = present_of(values)
-    return template % tuple(arguments)
+def _row_function_source(profile: tuple, columns: list[str]) -> str:
+    lines = ["def render(v, r):", "    try:"]
+    strings = [index for index, kind in enumerate(profile) if kind is str]
+    if strings:
+        probe = "|".join(f"{{v[{index}]}}" for index in strings)
+        lines += [
+            f"        p = f'{probe}'",
+            # isprintable() is False for control characters, tab, newline,
+            # lone surrogates and U+FFFE/U+FFFF.
+            '        if (p[:1] in " |" or p[-1:] in " |" or "||" in p or " |" in p or "| " in p',
+            '                or "<" in p or "&" in p or "_x" in p or "]]>" in p',
+            f"                or len(p) > {_LONG_TEXT} or not p.isprintable()):",
+            "            return None",
+            "        s = p.encode('utf-8').decode('latin-1').split('|')",
+            f"        if len(s) != {len(strings)}:",
+            "            return None",
+        ]
+    names = []
+    for index, kind in enumerate(profile):
+        if kind is _NONE_TYPE:
+            continue
+        if kind is str:
+            expression = (f"""f'<c r="{columns[index]}{{r}}" t="inlineStr"><is><t>"""
+                          f"""{{s[{strings.index(index)}]}}</t></is></c>'""")
+        else:
+            expression = _CELL_EXPRESSIONS[kind].format(c=columns[index])
+        lines += [f"        x = v[{index}]", f"        c{index} = '' if x is None else {expression}"]
+        names.append(f"{{c{index}}}")
+    lines += [
+        "    except (TypeError, ValueError, OverflowError):",
+        "        return None",
+        f"    return f'<row r=\"{{r}}\">{''.join(names)}</row>'",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _row_function(profile: tuple, columns: list[str]):
+    """The (cached) generated function that renders rows of ``profile``."""
+    function = _COMPILED.get(profile)
+    if function is None:
+        namespace = dict(_ROW_FUNCTION_GLOBALS)
+        exec(compile(_row_function_source(profile, columns), "<spreadsheet row>", "exec"), namespace)
+        function = namespace["render"]
+        if len(_COMPILED) >= _MAX_COMPILED:
+            _COMPILED.clear()
+        _COMPILED[profile] = function
+    return function
 
 
 # --------------------------------------------------------------------------
@@ -600,11 +604,10 @@ class Sheet:
         self._width = 0  # the widest row written, in cells
         self._last_header_row = 0
         self._links: list[tuple[str, str]] = []  # (cell reference, url)
-        self._buffer: list[str] = []
-        self._buffered = 0  # characters in _buffer
-        self._plans: dict | None = {}  # type signature -> row plan (or False)
-        self._plan_misses = 0
-        self._plan_chars = 0
+        self._buffer: list[str] = []  # rows (byte text) waiting to be deflated
+        self._buffered = 0  # characters (bytes) in _buffer
+        self._row_functions: dict[tuple, object] = {}  # type signature -> function or None
+        self._profiles: list[tuple] = []  # (column type profile, its function)
         self._open = True
         self.filter_range: str | None = None  # "$A$1:$D$9" once finished
 
@@ -644,7 +647,7 @@ class Sheet:
 
     def _flush(self) -> None:
         if self._buffer:
-            data = "".join(self._buffer).encode("utf-8")
+            data = "".join(self._buffer).encode("latin-1")
             self._buffer.clear()
             self._buffered = 0
             self._workbook._zip.write(data)
@@ -670,73 +673,63 @@ class Sheet:
                 self._columns = _column_letters(count)
         r = str(row_number)
         if style is None:
-            xml = None
-            plans = self._plans
-            if plans is not None:
-                signature = tuple(map(type, values))
-                plan = plans.get(signature)
-                if plan is None:
-                    plan = self._make_plan(signature)
-                if plan:
-                    xml = _render_planned(plan, values, r)
+            signature = tuple(map(type, values))
+            try:
+                function = self._row_functions[signature]
+            except KeyError:
+                function = self._function_for(signature)
+            xml = function(values, r) if function is not None else None
             if xml is None:
-                xml = self._render_cells(values, r)
+                xml = _byte_text(self._render_cells(values, r))
         else:
             self._last_header_row = row_number
-            xml = "".join(
+            xml = _byte_text("".join(
                 [f'<row r="{r}">']
                 + [self._cell(column, r, value, style)
                    for column, value in zip(self._columns, values) if value is not None]
                 + ["</row>"]
-            )
+            ))
         self._buffer.append(xml)
         self._buffered += len(xml)
         self.rows_written = row_number
         if self._buffered > _FLUSH_CHARS:
             self._flush()
 
-    def _make_plan(self, signature: tuple) -> tuple | bool:
-        """Compile the row template for one sequence of value types (cached).
+    def _function_for(self, signature: tuple):
+        """The row function for rows with these value types (None: cell by cell).
 
-        Returns False when a type needs the careful per-cell way (hyperlinks,
-        times, subclasses, ...).  When rows rarely share a signature (wide,
-        sparse forms), planning is switched off for the sheet.
+        A signature fits a profile when each value is None or of the profile's
+        type.  A signature that fits none is merged into the newest profile
+        when they do not conflict (a column empty so far gets its type), or
+        starts a new profile; a sheet makes a limited number of profiles.
         """
-        self._plan_misses += 1
-        if self._plan_misses > 256 and self._plan_misses * 4 > self.rows_written:
-            self._plans = None
-            return False
-        groups: dict[type, list[int]] = {}
-        for index, kind in enumerate(signature):
-            if kind not in _PLANNED_TYPES:
-                self._plans[signature] = False
-                return False
-            groups.setdefault(kind, []).append(index)
-        parts = ['<row r="%s">']
-        columns = self._columns
-        for index, kind in enumerate(signature):
-            if kind is not _NONE_TYPE:
-                parts.append(_PLAN_CELLS[kind].replace("{ref}", columns[index], 1))
-        parts.append("</row>")
-        template = "".join(parts)
-        present = [index for index, kind in enumerate(signature) if kind is not _NONE_TYPE]
-        plan = (
-            template,
-            _getter(present),
-            2 * len(present) + 1,
-            _getter(groups.get(str)),
-            _getter(groups.get(int)),
-            _getter(groups.get(float)),
-            _converter(groups.get(_dt.date)),
-            _converter(groups.get(_dt.datetime)),
-            _converter(groups.get(Decimal)),
-        )
-        self._plan_chars += len(template)
-        if self._plan_chars > _PLAN_CACHE_CHARS:
-            self._plans.clear()
-            self._plan_chars = len(template)
-        self._plans[signature] = plan
-        return plan
+        function = None
+        if _PROFILE_TYPES.issuperset(signature):
+            for profile, candidate in reversed(self._profiles):
+                if len(profile) == len(signature) and all(
+                    kind is _NONE_TYPE or kind is known for kind, known in zip(signature, profile)
+                ):
+                    function = candidate
+                    break
+            else:
+                if len(self._profiles) < _MAX_PROFILES_PER_SHEET:
+                    profile = signature
+                    if self._profiles:
+                        newest = self._profiles[-1][0]
+                        if len(newest) == len(signature) and all(
+                            kind is _NONE_TYPE or known is _NONE_TYPE or kind is known
+                            for kind, known in zip(signature, newest)
+                        ):
+                            profile = tuple(
+                                known if kind is _NONE_TYPE else kind
+                                for kind, known in zip(signature, newest)
+                            )
+                    function = _row_function(profile, self._columns)
+                    self._profiles.append((profile, function))
+        if len(self._row_functions) >= _MAX_SIGNATURES:
+            self._row_functions.clear()  # wide sparse sheets: keep memory bounded
+        self._row_functions[signature] = function
+        return function
 
     def _render_cells(self, values: Sequence[object], r: str) -> str:
         """A row without style, cell by cell: handles every value."""
@@ -781,41 +774,10 @@ class Sheet:
 
     def _cell(self, column: str, r: str, value: object, style: str | None) -> str:
         """The XML of one cell of any type, in any row style ("" for no cell)."""
-        text_s, number_s, date_s, datetime_s, time_s, link_s = _STYLE_ATTRIBUTES[style]
-        if value is None:
-            return ""
-        if isinstance(value, str):
-            return _text_cell(column, r, str.__str__(value), text_s)
-        if isinstance(value, bool):
-            return f'<c r="{column}{r}"{number_s} t="b"><v>{1 if value else 0}</v></c>'
-        if isinstance(value, (int, float, Decimal)):
-            if isinstance(value, int):
-                number = int(value)
-                if -_INT_LIMIT < number < _INT_LIMIT:
-                    return f'<c r="{column}{r}"{number_s}><v>{number}</v></c>'
-                return _text_cell(column, r, str(number), text_s)
-            try:
-                number = float(value)
-            except (OverflowError, ValueError):
-                number = float("nan")
-            if number - number == 0.0:
-                return f'<c r="{column}{r}"{number_s}><v>{number!r}</v></c>'
-            return _text_cell(column, r, str(value), text_s)
-        if isinstance(value, _dt.datetime):
-            serial = _datetime_serial(value)
-            if serial is None:
-                return _text_cell(column, r, value.isoformat(sep=" "), text_s)
-            return f'<c r="{column}{r}"{datetime_s}><v>{serial!r}</v></c>'
-        if isinstance(value, _dt.date):
-            day = _day_serial(value)
-            if day is None:
-                return _text_cell(column, r, value.isoformat(), text_s)
-            return f'<c r="{column}{r}"{date_s}><v>{day}</v></c>'
-        if isinstance(value, _dt.time):
-            return f'<c r="{column}{r}"{time_s}><v>{_time_fraction(value)!r}</v></c>'
         if isinstance(value, Hyperlink):
+            text_s, _, _, _, _, link_s = _STYLE_ATTRIBUTES[style]
             return self._link_cell(column, r, value, text_s, link_s)
-        return _text_cell(column, r, str(value), text_s)
+        return _value_cell(column, r, value, style)
 
     def _link_cell(self, column: str, r: str, link: Hyperlink, text_s: str, link_s: str) -> str:
         url = _ILLEGAL_XML.sub("", str(link.url or "")).strip()
@@ -858,7 +820,7 @@ class Sheet:
             '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
             "</worksheet>"
         )
-        self._buffer.append("".join(tail))
+        self._buffer.append(_byte_text("".join(tail)))
         self._flush()
         zip_stream = self._workbook._zip
         zip_stream.end_entry()
@@ -875,6 +837,45 @@ class Sheet:
                 "".join(relationships).encode("utf-8"),
             )
         self._links = []
+
+
+def _value_cell(column: str, r: str, value: object, style: str | None) -> str:
+    """The XML of one cell of any type but Hyperlink, in any row style ("" for none)."""
+    text_s, number_s, date_s, datetime_s, time_s, link_s = _STYLE_ATTRIBUTES[style]
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return _text_cell(column, r, str.__str__(value), text_s)
+    if isinstance(value, bool):
+        return f'<c r="{column}{r}"{number_s} t="b"><v>{1 if value else 0}</v></c>'
+    if isinstance(value, (int, float, Decimal)):
+        if isinstance(value, int):
+            number = int(value)
+            if -_INT_LIMIT < number < _INT_LIMIT:
+                return f'<c r="{column}{r}"{number_s}><v>{number}</v></c>'
+            return _text_cell(column, r, str(number), text_s)
+        try:
+            number = float(value)
+        except (OverflowError, ValueError):
+            number = float("nan")
+        if number - number == 0.0:
+            return f'<c r="{column}{r}"{number_s}><v>{number!r}</v></c>'
+        return _text_cell(column, r, str(value), text_s)
+    if isinstance(value, _dt.datetime):
+        serial = _datetime_serial(value)
+        if serial is None:
+            return _text_cell(column, r, value.isoformat(sep=" "), text_s)
+        return f'<c r="{column}{r}"{datetime_s}><v>{serial!r}</v></c>'
+    if isinstance(value, _dt.date):
+        day = _day_serial(value)
+        if day is None:
+            return _text_cell(column, r, value.isoformat(), text_s)
+        return f'<c r="{column}{r}"{date_s}><v>{day}</v></c>'
+    if isinstance(value, _dt.time):
+        return f'<c r="{column}{r}"{time_s}><v>{_time_fraction(value)!r}</v></c>'
+    if isinstance(value, Hyperlink):
+        return _text_cell(column, r, value.url if value.text is None else value.text, text_s)
+    return _text_cell(column, r, str(value), text_s)
 
 
 def _text_cell(column: str, r: str, text: str, style: str) -> str:
