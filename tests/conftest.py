@@ -125,6 +125,23 @@ def client(app):
 
 
 @pytest.fixture
+def run(environment, monkeypatch, capsys):
+    """Run ``formserver ARGS`` in-process against the test database; return (code, stdout, stderr)."""
+    from formserver import cli
+
+    for key, value in environment.items():
+        if key.startswith("FORMSERVER_"):
+            monkeypatch.setenv(key, value)
+
+    def run(*args: str):
+        code = cli.main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+@pytest.fixture
 def environment(settings) -> dict[str, str]:
     """Environment variables that point a ``formserver`` process at the test's database and data folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}

@@ -9,24 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from formserver import cli
 
 from .xlsforms import simple_form, xlsform
 
-
-@pytest.fixture
-def run(environment, monkeypatch, capsys):
-    """Run ``formserver ARGS`` in-process against the test database; return (code, stdout, stderr)."""
-    for key, value in environment.items():
-        if key.startswith("FORMSERVER_"):
-            monkeypatch.setenv(key, value)
-
-    def run(*args: str):
-        code = cli.main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 @pytest.fixture

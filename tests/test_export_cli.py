@@ -8,26 +8,12 @@ import zipfile
 import pytest
 from sqlalchemy import select, update
 
-from formserver import cli
 from formserver.exports.command import ProgressBar
 from formserver.exports.samples import add_submission
 from formserver.models import AuditEvent, Submission
 
 from .test_export_support import NAPAT, SOMCHAI, organisation, read_workbook, table, visit  # noqa: F401 - fixtures
 
-
-@pytest.fixture
-def run(environment, monkeypatch, capsys):
-    for key, value in environment.items():
-        if key.startswith("FORMSERVER_"):
-            monkeypatch.setenv(key, value)
-
-    def run(*args: str):
-        code = cli.main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 @pytest.fixture

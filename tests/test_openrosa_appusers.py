@@ -9,7 +9,7 @@ import zlib
 import pytest
 from sqlalchemy import select
 
-from formserver import accounts, appusers, cli, forms, submissions
+from formserver import accounts, appusers, forms, submissions
 from formserver.models import AuditEvent
 from formserver.problems import Problem
 
@@ -92,19 +92,6 @@ def test_the_qr_server_url_lists_the_organisations_forms_without_a_password(clie
 
 # --------------------------------------------------------------------------- the command line
 
-
-@pytest.fixture
-def run(environment, monkeypatch, capsys):
-    for key, value in environment.items():
-        if key.startswith("FORMSERVER_"):
-            monkeypatch.setenv(key, value)
-
-    def run(*args: str):
-        code = cli.main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 def test_appuser_create_prints_its_token_url_last_and_qr_writes_it_again_unchanged(run, organisation, tmp_path, settings, client, session):
