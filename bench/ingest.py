@@ -21,7 +21,8 @@ p50/p95/p99 latency of a submission (HEAD+POST, as a phone waits for it), and th
 server's memory: the sum of the RSS of the gunicorn master and its workers, read
 from /proc during the level (peak); and the CPU time used per submission by the
 server processes, by the PostgreSQL backends serving them, and by this client
-(all on the same cores). Instances are generated before each level starts. Afterwards every acknowledged instanceID is
+(all on the same cores), and the share of the CPUs other processes on the machine
+kept busy meanwhile. Instances are generated before each level starts. Afterwards every acknowledged instanceID is
 checked to be stored exactly once. The summary gives medians over the runs.
 """
 
@@ -251,6 +252,13 @@ def cpu_by_pid(pids: list[int]) -> dict[int, float]:
     return result
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, from /proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pids: list[int]) -> float:
     return sum(cpu_by_pid(pids).values())
 
@@ -377,6 +385,7 @@ def drive(
     peak = 0
     pids = process_tree(server_pid)
     cpu_before, database_before, client_before = cpu_seconds(pids), cpu_by_pid(database_pids()), time.process_time()
+    busy_before = machine_busy_seconds()
     stop_at = time.monotonic() + seconds
     start.wait()
     began = time.monotonic()
@@ -389,6 +398,7 @@ def drive(
     cpu = cpu_seconds(pids) - cpu_before
     database_cpu = cpu_used(database_before, cpu_by_pid(database_pids()))
     client_cpu = time.process_time() - client_before
+    others = machine_busy_seconds() - busy_before - cpu - database_cpu - client_cpu
     latencies.sort()
 
     def pct(p: float) -> float:
@@ -405,6 +415,8 @@ def drive(
         "cpu_ms": cpu * 1000 / max(1, len(acknowledged)),
         "db_cpu_ms": database_cpu * 1000 / max(1, len(acknowledged)),
         "client_cpu_ms": client_cpu * 1000 / max(1, len(acknowledged)),
+        # Share of the machine's cores that other processes (not this benchmark) kept busy.
+        "others_pct": max(0.0, others) / (elapsed * (os.cpu_count() or 1)) * 100,
         "failures": failures,
         "acknowledged": acknowledged,
     }
@@ -489,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
                                 f"{kind:10} run {run} c={concurrency:<3} {result['count']:5} submissions "
                                 f"{result['rate']:7.1f}/s  p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms  "
                                 f"p99 {result['p99']:6.1f} ms  server RSS {result['rss_mb']:5.0f} MB  CPU ms/subm: server {result['cpu_ms']:4.1f} "
-                                f"database {result['db_cpu_ms']:4.1f} client {result['client_cpu_ms']:4.1f}"
+                                f"database {result['db_cpu_ms']:4.1f} client {result['client_cpu_ms']:4.1f}; other processes {result['others_pct']:3.0f}% of the CPUs"
                                 + (f"  failures {len(failures)}: {sorted(set(failures))[:3]}" if failures else ""),
                                 flush=True,
                             )
@@ -498,12 +510,12 @@ def main(argv: list[str] | None = None) -> int:
                     ok = ok and once == total
     print()
     print("medians over runs")
-    print(f"{'database':10} {'c':>3} {'subm/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'RSS MB':>7} {'CPU ms':>7} {'DB CPU':>7}   ODK Central (2 cores)")
+    print(f"{'database':10} {'c':>3} {'subm/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'RSS MB':>7} {'CPU ms':>7} {'DB CPU':>7} {'others':>7}   ODK Central (2 cores)")
     for (kind, concurrency), results in summary.items():
-        med = {key: statistics.median(r[key] for r in results) for key in ("rate", "p50", "p95", "p99", "rss_mb", "cpu_ms", "db_cpu_ms")}
+        med = {key: statistics.median(r[key] for r in results) for key in ("rate", "p50", "p95", "p99", "rss_mb", "cpu_ms", "db_cpu_ms", "others_pct")}
         central_rate, central_p99 = CENTRAL.get(concurrency, (None, None))
         central = f"{central_rate}/s" + (f", p99 {central_p99} ms" if central_p99 else "") if central_rate else ""
-        print(f"{kind:10} {concurrency:3} {med['rate']:8.1f} {med['p50']:8.1f} {med['p95']:8.1f} {med['p99']:8.1f} {med['rss_mb']:7.0f} {med['cpu_ms']:7.1f} {med['db_cpu_ms']:7.1f}   {central}")
+        print(f"{kind:10} {concurrency:3} {med['rate']:8.1f} {med['p50']:8.1f} {med['p95']:8.1f} {med['p99']:8.1f} {med['rss_mb']:7.0f} {med['cpu_ms']:7.1f} {med['db_cpu_ms']:7.1f} {med['others_pct']:6.0f}%   {central}")
     print("every acknowledged submission stored exactly once" if ok else "SOME ACKNOWLEDGED SUBMISSIONS ARE MISSING OR DUPLICATED")
     return 0 if ok else 1
 
