@@ -18,7 +18,9 @@ DEFAULT_THREADS = 8
 
 
 def default_workers() -> int:
-    return max(2, os.cpu_count() or 1)
+    # At most 8: every thread that serves phones keeps a database connection
+    # (openrosa/connections.py), and PostgreSQL allows 100 connections by default.
+    return min(8, max(2, os.cpu_count() or 1))
 
 
 class _Server(BaseApplication):
