@@ -155,6 +155,14 @@ def test_typed_cells_come_back_as_numbers_booleans_and_dates(tmp_path):
     ]]
 
 
+def test_decimals_keep_their_exact_digits(tmp_path):
+    path = tmp_path / "decimals.xlsx"
+    write(path, [[Decimal("12.50"), Decimal("0.1"), Decimal("-3"), Decimal("1E+2"), Decimal("1234567.891")]])
+
+    assert re.findall(rb"<v>([^<]*)</v>", sheet_xml(path)) == [b"12.50", b"0.1", b"-3", b"1E+2", b"1234567.891"]
+    assert openpyxl_values(path) == [[12.5, 0.1, -3, 100, 1234567.891]]
+
+
 def test_thirteen_digit_identifier_stays_text_exactly(tmp_path):
     path = tmp_path / "ids.xlsx"
     write(path, [["0570189001238", "1234567890123", "007"]])
@@ -522,7 +530,7 @@ def test_streams_to_a_non_seekable_file_object(tmp_path):
 
 def test_rows_leave_memory_while_the_sheet_is_written():
     sink = NonSeekableSink()
-    workbook = Workbook(sink)
+    workbook = Workbook(sink, background=False)
     sheet = workbook.add_sheet("big")
     for number in range(60_000):
         sheet.write_row([number, "สมชาย ใจดี", number * 1.5, "yes"])
@@ -531,6 +539,67 @@ def test_rows_leave_memory_while_the_sheet_is_written():
     assert written_midway > 100_000  # deflated rows reached the target before the end
     assert sum(map(len, sheet._buffer)) <= 2 * spreadsheet._FLUSH_CHARS
     workbook.close()
+
+
+def fill(workbook):
+    sheet = workbook.add_sheet("ข้อมูล", freeze_rows=1, autofilter=True)
+    sheet.write_row(["id", "name", "when"], style="header")
+    for number in range(30_000):
+        sheet.write_row([number, THAI[number % len(THAI)], dt.datetime(2024, 1, 1, number % 24)])
+    workbook.add_sheet("links").write_row([Hyperlink("https://example.org/x", "x")])
+
+
+def test_background_and_foreground_writing_give_the_same_archive():
+    contents = []
+    for background in (True, False):
+        target = io.BytesIO()
+        with Workbook(target, background=background) as workbook:
+            fill(workbook)
+        with zipfile.ZipFile(target) as archive:
+            assert archive.testzip() is None
+            contents.append({name: archive.read(name) for name in archive.namelist()
+                             if name != "docProps/core.xml"})  # holds the time of writing
+    assert contents[0] == contents[1]
+
+
+class FailingSink(NonSeekableSink):
+    """A connection that breaks after some data."""
+
+    def write(self, chunk):
+        if len(self.data) > 200_000:
+            raise ConnectionResetError("the client went away")
+        return super().write(chunk)
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_an_error_of_the_target_reaches_the_caller(background):
+    with pytest.raises(ConnectionResetError):
+        with Workbook(FailingSink(), background=background) as workbook:
+            fill(workbook)
+
+
+def test_exports_can_run_in_several_threads_at_once(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(spreadsheet, "_COLUMNS", [])  # grow the shared letters concurrently
+    monkeypatch.setattr(spreadsheet, "_COMPILED", {})
+    widths = [300, 700, 1200, 2000]
+
+    def export(width):
+        path = tmp_path / f"wide-{width}.xlsx"
+        with Workbook(path) as workbook:
+            sheet = workbook.add_sheet("wide")
+            for number in range(20):
+                sheet.write_row([f"{number}:{column}" for column in range(width)])
+        return path
+
+    with ThreadPoolExecutor(4) as pool:
+        paths = list(pool.map(export, widths))
+    for width, path in zip(widths, paths):
+        worksheet = openpyxl.load_workbook(path, read_only=True).active
+        last = list(worksheet.iter_rows(min_row=20, max_row=20, values_only=True))[0]
+        assert len(last) == width and last[-1] == f"19:{width - 1}"
+    assert spreadsheet._COLUMNS == [spreadsheet.column_letter(n) for n in range(1, 2001)]
 
 
 def test_zip_entries_use_the_layout_excel_accepts_for_streamed_zip64():

@@ -174,12 +174,14 @@ class CsvZip:
 
     The file object need not be seekable and is not closed by ``close()``.
     Files are written one after the other: ``add_sheet`` finishes the
-    previous one.
+    previous one.  ``background`` as for ``spreadsheet.Workbook``: deflating
+    in a worker thread, on by default.
     """
 
-    def __init__(self, target, *, bom: bool = True, compresslevel: int = 1):
+    def __init__(self, target, *, bom: bool = True, compresslevel: int = 1,
+                 background: bool = True):
         self.bom = bom
-        self._zip = ZipStream(target, compresslevel=compresslevel)
+        self._zip = ZipStream(target, compresslevel=compresslevel, background=background)
         self._sheets: list[CsvSheet] = []
         self._used_names: set[str] = set()
         self._closed = False

@@ -29,6 +29,11 @@ Cell values are typed by their Python type:
   underlined cell that links to the url;
 - anything else: ``str(value)`` as text.
 
+Speed: rows of the same column types are rendered by a Python function
+generated for those types (see "Row functions" below); anything unusual falls
+back to a careful cell-by-cell path, which defines the output.  Deflating runs
+in a worker thread unless ``background=False``.
+
 The zip container is written by ``ZipStream`` below, not by ``zipfile``:
 Excel is strict about ZIP64 and rejects what ``zipfile`` writes with
 ``force_zip64=True`` when the target cannot seek (sizes 0xFFFFFFFF in the
@@ -42,8 +47,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import queue as _queue
 import re
 import struct
+import threading
 import time
 import zlib
 from dataclasses import dataclass
@@ -113,9 +120,18 @@ class ZipStream:
     Entries are written one at a time: ``start_entry(name)``, ``write(bytes)``
     any number of times, ``end_entry()``; or ``write_entry(name, data)``.
     Every entry is deflated at ``compresslevel`` (1 by default, the fastest).
+
+    With ``background=True`` a worker thread deflates and writes while the
+    caller prepares the next data (zlib releases the GIL): the calls only
+    queue their work, at most ``_QUEUED`` chunks, so memory stays bounded.
+    An error of the worker (a closed connection, a full disk) is raised by
+    the next call, and by ``close()`` at the latest.  ``close()`` and
+    ``abort()`` wait for the worker to finish.
     """
 
-    def __init__(self, target, *, compresslevel: int = 1):
+    _QUEUED = 4
+
+    def __init__(self, target, *, compresslevel: int = 1, background: bool = False):
         if isinstance(target, (str, os.PathLike)):
             self._fp = open(target, "wb")
             self._owns_fp = True
@@ -126,12 +142,105 @@ class ZipStream:
         self._pos = 0
         self._entries: list[tuple] = []
         self._names: set[str] = set()
-        self._entry = None  # (name bytes, flags, offset) of the open entry
+        self._entry = None  # (name bytes, flags, offset) of the open entry (worker side)
+        self._entry_open = False  # caller side
         self._closed = False
         now = time.localtime()
         year = min(max(now.tm_year, 1980), 2107)
         self._dos_time = (now.tm_hour << 11) | (now.tm_min << 5) | (now.tm_sec // 2)
         self._dos_date = ((year - 1980) << 9) | (now.tm_mon << 5) | now.tm_mday
+        self._error: BaseException | None = None
+        self._queue = None
+        if background:
+            self._queue = _queue.Queue(self._QUEUED)
+            self._worker = threading.Thread(target=self._work, name="zip-deflate", daemon=True)
+            self._worker.start()
+
+    # -- caller side ---------------------------------------------------------
+
+    def _do(self, operation, *arguments) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._queue is None:
+            operation(*arguments)
+        else:
+            self._queue.put((operation, arguments))
+
+    def _work(self) -> None:
+        while True:
+            operation, arguments = self._queue.get()
+            if operation is None:
+                return
+            if self._error is None:
+                try:
+                    operation(*arguments)
+                except BaseException as error:  # raised again in the caller's thread
+                    self._error = error
+
+    def _wait(self) -> None:
+        if self._queue is not None:
+            self._queue.put((None, ()))
+            self._worker.join()
+            self._queue = None
+
+    def start_entry(self, name: str) -> None:
+        if self._closed:
+            raise ValueError("the zip archive is closed")
+        if self._entry_open:
+            raise RuntimeError("another zip entry is still open")
+        if name in self._names:
+            raise ValueError(f"duplicate zip entry {name!r}")
+        self._names.add(name)
+        try:
+            encoded = name.encode("ascii")
+            flags = _FLAG_DESCRIPTOR
+        except UnicodeEncodeError:
+            encoded = name.encode("utf-8")
+            flags = _FLAG_DESCRIPTOR | _FLAG_UTF8
+        self._entry_open = True
+        self._do(self._start, encoded, flags)
+
+    def write(self, data: bytes) -> None:
+        if not self._entry_open:
+            raise RuntimeError("no zip entry is open")
+        self._do(self._data, data)
+
+    def end_entry(self) -> None:
+        if not self._entry_open:
+            raise RuntimeError("no zip entry is open")
+        self._entry_open = False
+        self._do(self._end)
+
+    def write_entry(self, name: str, data: bytes) -> None:
+        self.start_entry(name)
+        self.write(data)
+        self.end_entry()
+
+    def close(self) -> None:
+        """Finish the archive; closes the target only if it was opened here."""
+        if self._closed:
+            return
+        if self._entry_open:
+            self.end_entry()
+        self._closed = True
+        try:
+            self._do(self._finish)
+        finally:
+            self._wait()
+            if self._owns_fp:
+                self._fp.close()
+        if self._error is not None:
+            raise self._error
+
+    def abort(self) -> None:
+        """Stop without finishing the archive; closes the target only if opened here."""
+        self._closed = True
+        self._entry_open = False
+        self._wait()
+        if self._owns_fp:
+            self._fp.close()
+
+    # -- writing (in the worker when in the background) -----------------------
 
     def _out(self, data) -> None:
         written = self._fp.write(data)
@@ -144,20 +253,7 @@ class ZipStream:
                 written += more
         self._pos += len(data)
 
-    def start_entry(self, name: str) -> None:
-        if self._closed:
-            raise ValueError("the zip archive is closed")
-        if self._entry is not None:
-            raise RuntimeError("another zip entry is still open")
-        if name in self._names:
-            raise ValueError(f"duplicate zip entry {name!r}")
-        self._names.add(name)
-        try:
-            encoded = name.encode("ascii")
-            flags = _FLAG_DESCRIPTOR
-        except UnicodeEncodeError:
-            encoded = name.encode("utf-8")
-            flags = _FLAG_DESCRIPTOR | _FLAG_UTF8
+    def _start(self, encoded: bytes, flags: int) -> None:
         offset = self._pos
         self._out(
             _LOCAL_HEADER.pack(
@@ -172,9 +268,7 @@ class ZipStream:
         self._size = 0
         self._compressed = 0
 
-    def write(self, data: bytes) -> None:
-        if self._entry is None:
-            raise RuntimeError("no zip entry is open")
+    def _data(self, data: bytes) -> None:
         self._crc = zlib.crc32(data, self._crc)
         self._size += len(data)
         out = self._compressor.compress(data)
@@ -182,9 +276,7 @@ class ZipStream:
             self._compressed += len(out)
             self._out(out)
 
-    def end_entry(self) -> None:
-        if self._entry is None:
-            raise RuntimeError("no zip entry is open")
+    def _end(self) -> None:
         out = self._compressor.flush()
         if out:
             self._compressed += len(out)
@@ -195,16 +287,7 @@ class ZipStream:
         self._entry = None
         self._compressor = None
 
-    def write_entry(self, name: str, data: bytes) -> None:
-        self.start_entry(name)
-        self.write(data)
-        self.end_entry()
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        if self._entry is not None:
-            self.end_entry()
+    def _finish(self) -> None:
         directory_offset = self._pos
         for encoded, flags, offset, crc, compressed, size in self._entries:
             extra = b""
@@ -245,18 +328,8 @@ class ZipStream:
                 min(directory_size, _U32), min(directory_offset, _U32), 0,
             )
         )
-        self._closed = True
         if hasattr(self._fp, "flush"):
             self._fp.flush()
-        if self._owns_fp:
-            self._fp.close()
-
-    def abort(self) -> None:
-        """Stop without finishing the archive; closes the file only if we opened it."""
-        self._closed = True
-        self._entry = None
-        if self._owns_fp:
-            self._fp.close()
 
 
 # --------------------------------------------------------------------------
@@ -266,12 +339,6 @@ class ZipStream:
 # Characters XML 1.0 does not allow: C0 controls other than tab, LF, CR; lone
 # surrogates; U+FFFE and U+FFFF.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-# Anything in a string that needs more than copying: the above, markup
-# characters, CR (which XML parsers would turn into LF), and text that Excel
-# would read as an escaped character (_x0041_ means "A" to Excel).
-_NEEDS_WORK = re.compile(
-    "[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]|_x[0-9A-Fa-f]{4}_"
-).search
 _EXCEL_ESCAPE = re.compile("_(?=x[0-9A-Fa-f]{4}_)")
 
 
@@ -345,12 +412,15 @@ def column_letter(index: int) -> str:
 
 
 _COLUMNS: list[str] = []
+_COLUMNS_LOCK = threading.Lock()
 
 
 def _column_letters(count: int) -> list[str]:
     """The shared list of column letters, grown to at least ``count`` entries."""
-    while len(_COLUMNS) < count:
-        _COLUMNS.append(column_letter(len(_COLUMNS) + 1))
+    if len(_COLUMNS) < count:
+        with _COLUMNS_LOCK:  # exports may run in several threads
+            while len(_COLUMNS) < count:
+                _COLUMNS.append(column_letter(len(_COLUMNS) + 1))
     return _COLUMNS
 
 
@@ -429,39 +499,58 @@ def _fallback_cell(column: str, r: str, value: object) -> str:
 
 _ROW_FUNCTION_GLOBALS = {
     "__builtins__": {},
-    "EPOCH": _dt.datetime(1899, 12, 30),
-    "FIRST": _dt.datetime(1900, 3, 1),
-    "DAY": _dt.timedelta(days=1),
-    "float": float,
     "len": len,
     "CELL": _fallback_cell,
+    "LIMIT": _INT_LIMIT,
+    "EPOCH_ORDINAL": _EPOCH_ORDINAL,
+    "FIRST_ORDINAL": _ORDINAL_1900_03_01,
+    "EPOCH": _EPOCH_DATETIME,
+    "FIRST": _DATETIME_1900_03_01,
+    "DAY": _ONE_DAY,
 }
-_LIMIT = str(10**15)  # integers Excel keeps exactly (15 digits)
 
-# Per type: the expression of the cell's XML for a value x that is not None.
-# {c} is the column's letters; r is the row number (a str).
+# Per type: the expression of the cell's XML for a value x that is not None,
+# in which COL stands for the column's letters.  r is the row number (a
+# str); CELL writes the values these expressions leave aside (NaN, huge
+# integers, dates before 1900, ...) the careful way.
 _CELL_EXPRESSIONS = {
-    int: f"""(f'<c r="{{c}}{{{{r}}}}"><v>{{{{x}}}}</v></c>' if -{_LIMIT} < x < {_LIMIT} else CELL("{{c}}", r, x))""",
-    float: """(f'<c r="{c}{{r}}"><v>{{x!r}}</v></c>' if x - x == 0.0 else CELL("{c}", r, x))""",
-    bool: """(f'<c r="{c}{{r}}" t="b"><v>1</v></c>' if x else f'<c r="{c}{{r}}" t="b"><v>0</v></c>')""",
-    _dt.date: f"""(f'<c r="{{c}}{{{{r}}}}" s="2"><v>{{{{o - {_EPOCH_ORDINAL}}}}}</v></c>' """
-              f"""if (o := x.toordinal()) >= {_ORDINAL_1900_03_01} else CELL("{{c}}", r, x))""",
-    _dt.datetime: """(f'<c r="{c}{{r}}" s="3"><v>{{(x - EPOCH) / DAY!r}}</v></c>' """
-                  """if x.tzinfo is None and x >= FIRST else CELL("{c}", r, x))""",
-    Decimal: """(f'<c r="{c}{{r}}"><v>{{f!r}}</v></c>' """
-             """if (f := float(x)) - f == 0.0 else CELL("{c}", r, x))""",
+    int: """(f'<c r="COL{r}"><v>{x}</v></c>' if -LIMIT < x < LIMIT else CELL("COL", r, x))""",
+    float: """(f'<c r="COL{r}"><v>{x!r}</v></c>' if x - x == 0.0 else CELL("COL", r, x))""",
+    bool: """(f'<c r="COL{r}" t="b"><v>1</v></c>' if x else f'<c r="COL{r}" t="b"><v>0</v></c>')""",
+    _dt.date: """(f'<c r="COL{r}" s="2"><v>{o - EPOCH_ORDINAL}</v></c>' """
+              """if (o := x.toordinal()) >= FIRST_ORDINAL else CELL("COL", r, x))""",
+    _dt.datetime: """(f'<c r="COL{r}" s="3"><v>{(x - EPOCH) / DAY!r}</v></c>' """
+                  """if x.tzinfo is None and x >= FIRST else CELL("COL", r, x))""",
+    Decimal: """(f'<c r="COL{r}"><v>{x}</v></c>' """
+             """if x.is_finite() and -300 < x.adjusted() < 300 else CELL("COL", r, x))""",
+    str: """f'<c r="COL{r}" t="inlineStr"><is><t>{s[INDEX]}</t></is></c>'""",
 }
 
 
 def _row_function_source(profile: tuple, columns: list[str]) -> str:
+    """Python source of ``render(v, r)``: the row XML (byte text) or None.
+
+    For the profile (int, str, None): checks the text of v[1], then
+
+        x = v[0]
+        c0 = '' if x is None else (f'<c r="A{r}"><v>{x}</v></c>' if ... else CELL(...))
+        x = v[1]
+        c1 = '' if x is None else f'<c r="B{r}" t="inlineStr"><is><t>{s[0]}</t></is></c>'
+        return f'<row r="{r}">{c0}{c1}</row>'
+
+    The only names in the source are column letters and positions.
+    """
     lines = ["def render(v, r):", "    try:"]
-    strings = [index for index, kind in enumerate(profile) if kind is str]
+    strings = {index: number for number, index in
+               enumerate(index for index, kind in enumerate(profile) if kind is str)}
     if strings:
         probe = "|".join(f"{{v[{index}]}}" for index in strings)
         lines += [
             f"        p = f'{probe}'",
-            # isprintable() is False for control characters, tab, newline,
-            # lone surrogates and U+FFFE/U+FFFF.
+            # None is "None" here: harmless, its cell is left out.  Text with
+            # surrounding spaces, empty text, markup characters, Excel escapes
+            # or "|" goes the careful way; isprintable() is False for control
+            # characters, tab, newline, lone surrogates and U+FFFE/U+FFFF.
             '        if (p[:1] in " |" or p[-1:] in " |" or "||" in p or " |" in p or "| " in p',
             '                or "<" in p or "&" in p or "_x" in p or "]]>" in p',
             f"                or len(p) > {_LONG_TEXT} or not p.isprintable()):",
@@ -474,11 +563,9 @@ def _row_function_source(profile: tuple, columns: list[str]) -> str:
     for index, kind in enumerate(profile):
         if kind is _NONE_TYPE:
             continue
+        expression = _CELL_EXPRESSIONS[kind].replace("COL", columns[index])
         if kind is str:
-            expression = (f"""f'<c r="{columns[index]}{{r}}" t="inlineStr"><is><t>"""
-                          f"""{{s[{strings.index(index)}]}}</t></is></c>'""")
-        else:
-            expression = _CELL_EXPRESSIONS[kind].format(c=columns[index])
+            expression = expression.replace("INDEX", str(strings[index]))
         lines += [f"        x = v[{index}]", f"        c{index} = '' if x is None else {expression}"]
         names.append(f"{{c{index}}}")
     lines += [
@@ -609,7 +696,7 @@ class Sheet:
         self._row_functions: dict[tuple, object] = {}  # type signature -> function or None
         self._profiles: list[tuple] = []  # (column type profile, its function)
         self._open = True
-        self.filter_range: str | None = None  # "$A$1:$D$9" once finished
+        self._filter_range: str | None = None  # "$A$1:$D$9" once finished
 
     @property
     def part_name(self) -> str:
@@ -808,7 +895,7 @@ class Sheet:
             top = min(top, self.rows_written)
             last_column = self._columns[self._width - 1]
             tail.append(f'<autoFilter ref="A{top}:{last_column}{self.rows_written}"/>')
-            self.filter_range = f"$A${top}:${last_column}${self.rows_written}"
+            self._filter_range = f"$A${top}:${last_column}${self.rows_written}"
         if self._links:
             tail.append("<hyperlinks>")
             tail.extend(
@@ -849,6 +936,8 @@ def _value_cell(column: str, r: str, value: object, style: str | None) -> str:
     if isinstance(value, bool):
         return f'<c r="{column}{r}"{number_s} t="b"><v>{1 if value else 0}</v></c>'
     if isinstance(value, (int, float, Decimal)):
+        if isinstance(value, Decimal) and value.is_finite() and -300 < value.adjusted() < 300:
+            return f'<c r="{column}{r}"{number_s}><v>{value}</v></c>'  # its exact digits
         if isinstance(value, int):
             number = int(value)
             if -_INT_LIMIT < number < _INT_LIMIT:
@@ -951,11 +1040,14 @@ class Workbook:
 
     The file object need not be seekable (an HTTP response stream works); it
     is not closed by ``close()``.  Sheets are written one after the other:
-    ``add_sheet`` finishes the previous sheet.
+    ``add_sheet`` finishes the previous sheet.  With ``background=True``
+    (the default) a worker thread deflates and writes while rows are being
+    formatted (see ``ZipStream``); ``background=False`` does all the work in
+    the calling thread.
     """
 
-    def __init__(self, target):
-        self._zip = ZipStream(target, compresslevel=1)
+    def __init__(self, target, *, background: bool = True):
+        self._zip = ZipStream(target, compresslevel=1, background=background)
         self._sheets: list[Sheet] = []
         self._used_names = {"history"}  # Excel reserves "History"
         self._closed = False
@@ -1043,9 +1135,9 @@ class Workbook:
         parts.append("</sheets>")
         names = [
             f'<definedName name="_xlnm._FilterDatabase" localSheetId="{index}" hidden="1">'
-            f"{_escape_attr(_formula_sheet_name(sheet.name))}!{sheet.filter_range}</definedName>"
+            f"{_escape_attr(_formula_sheet_name(sheet.name))}!{sheet._filter_range}</definedName>"
             for index, sheet in enumerate(self._sheets)
-            if sheet.filter_range
+            if sheet._filter_range
         ]
         if names:
             parts.append("<definedNames>" + "".join(names) + "</definedNames>")
