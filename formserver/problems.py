@@ -52,6 +52,11 @@ CATALOGUE: dict[str, Kind] = {
         "Form {form_id} does not use a media file named {filename}.",
         "แบบฟอร์ม {form_id} ไม่ได้ใช้ไฟล์สื่อชื่อ {filename}",
     ),
+    "media.not_found": Kind(
+        404,
+        "Form {form_id} has no media file named {filename}.",
+        "แบบฟอร์ม {form_id} ไม่มีไฟล์สื่อชื่อ {filename}",
+    ),
     # Organisations and people
     "organisation.exists": Kind(409, "Organisation {slug} already exists.", "มีหน่วยงาน {slug} อยู่แล้ว"),
     "organisation.not_found": Kind(404, "There is no organisation {slug}.", "ไม่พบหน่วยงาน {slug}"),

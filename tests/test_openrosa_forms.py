@@ -107,6 +107,8 @@ def test_a_form_with_media_lists_a_manifest_and_media_come_from_the_blob_store(p
     # A phone asking for its copy again with the ETag it has gets 304.
     again = phone.get(files["logo.png"].findtext(f"{MANIFEST}downloadUrl"), headers={"If-None-Match": logo.header("ETag")})
     assert again.status == 304
+    unknown = phone.get(files["logo.png"].findtext(f"{MANIFEST}downloadUrl").replace("logo.png", "other.png"))
+    assert unknown.status == 404 and "other.png" in unknown.body.decode("utf-8")
 
 
 def test_the_list_formid_is_the_instance_id_even_with_a_legacy_root_name(phone, session, blobs, organisation):

@@ -222,7 +222,7 @@ def media(slug: str, form_id: str, filename: str, token: str | None = None):
             )
             response.headers["Cache-Control"] = "no-cache"
             return response
-    raise Problem("media.not_expected", form_id=form_id, filename=filename)
+    raise Problem("media.not_found", form_id=form_id, filename=filename)
 
 
 # --------------------------------------------------------------------------- submissions
