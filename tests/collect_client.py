@@ -21,17 +21,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
-import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from lxml import etree
@@ -419,92 +412,6 @@ def instance_xml(form_id: str, version: str | None, instance_id: str, body: str 
         f'<?xml version="1.0" encoding="UTF-8"?><{root} id="{form_id}"{version_attribute} '
         f'xmlns:orx="http://openrosa.org/xforms">{body}<orx:meta>{meta}</orx:meta></{root}>'
     ).encode("utf-8")
-
-
-# --------------------------------------------------------------------------- a real server
-
-
-def server_environment(settings) -> dict[str, str]:
-    """What conftest's ``environment`` fixture gives, for a settings object of any scope."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
-    env.update(
-        FORMSERVER_DATABASE_URL=settings.database_url,
-        FORMSERVER_DATA_DIR=str(settings.data_dir),
-        FORMSERVER_SECRET_KEY=settings.secret_key,
-        FORMSERVER_PUBLIC_URL=settings.public_url,
-        FORMSERVER_VALIDATE_WITH_JAVA="0",
-    )
-    return env
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def _end(pid: int, wait: float = 2.0) -> None:
-    """Stop one process this module started (a gunicorn worker), by its id."""
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def running_server(env: dict[str, str], *, workers: int | None = 2, log: Path | None = None, extra: list[str] = ()):
-    """``formserver serve`` on a free 127.0.0.1 port; yields its base URL and stops it afterwards."""
-    port = free_port()
-    command = [sys.executable, "-c", "from formserver.cli import main; raise SystemExit(main())", "serve",
-               "--host", "127.0.0.1", "--port", str(port), *extra]
-    if workers:
-        command += ["--workers", str(workers)]
-    output = open(log, "wb") if log else subprocess.DEVNULL
-    process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"formserver serve exited with {process.returncode}" + (f"; see {log}" if log else ""))
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("HEAD", "/o/-/submission")
-                connection.getresponse().read()
-                connection.close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("formserver serve did not start within 30 s")
-                time.sleep(0.1)
-        yield base, process
-    finally:
-        workers = _children(process.pid)
-        process.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown: workers exit at once
-        try:
-            process.wait(timeout=1.5)
-        except subprocess.TimeoutExpired:
-            # The master lingers a few seconds after its workers are gone: end it.
-            process.kill()
-            process.wait()
-        for pid in workers:  # and make sure none of its workers outlives it
-            _end(pid)
-        if log:
-            output.close()
 
 
 # --------------------------------------------------------------------------- quick test data

@@ -21,6 +21,8 @@ from formserver.config import Settings
 from formserver.db import Database
 from formserver.storage import BlobStore
 
+from .servers import server_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus" / "xlsforms"
@@ -144,12 +146,4 @@ def run(environment, monkeypatch, capsys):
 @pytest.fixture
 def environment(settings) -> dict[str, str]:
     """Environment variables that point a ``formserver`` process at the test's database and data folder."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
-    env.update(
-        FORMSERVER_DATABASE_URL=settings.database_url,
-        FORMSERVER_DATA_DIR=str(settings.data_dir),
-        FORMSERVER_SECRET_KEY=settings.secret_key,
-        FORMSERVER_PUBLIC_URL=settings.public_url,
-        FORMSERVER_VALIDATE_WITH_JAVA="0",
-    )
-    return env
+    return server_environment(settings)

@@ -20,8 +20,8 @@ from formserver.accounts import add_member, create_organisation
 from formserver.db import Database
 from formserver.storage import BlobStore
 
-from .collect_client import multipart_body, server_environment
-from .servers import running_server
+from .collect_client import multipart_body
+from .servers import running_server, server_environment
 from .web_fixtures import PASSWORD, PHOTO, instance, intake_form, make_user, shared_settings  # noqa: F401
 from .xlsforms import xlsform
 
@@ -52,7 +52,7 @@ def seeded(shared_settings):
 
 @pytest.fixture(scope="module")
 def base_url(shared_settings, seeded):
-    with running_server(server_environment(shared_settings)) as base:
+    with running_server(server_environment(shared_settings)) as (base, _pid):
         yield base
 
 

@@ -13,7 +13,8 @@ from formserver.db import Database
 from formserver.models import Submission, SubmissionAttachment
 from formserver.storage import BlobStore
 
-from .collect_client import as_xform, CollectClient, HttpTransport, instance_xml, running_server, server_environment
+from .collect_client import as_xform, CollectClient, HttpTransport, instance_xml
+from .servers import running_server, server_environment
 from .xlsforms import xlsform
 
 THREADS = 8
@@ -40,7 +41,7 @@ def server(tmp_path_factory, migrated_database):
         forms.add_form_version(session, BlobStore(settings.blob_dir), organisation, as_xform(PHOTO_FORM), "photos.xml")
         token = appusers.create_app_user(session, organisation, "phone").token
     log = tmp_path_factory.mktemp("concurrency-log") / "server.log"
-    with running_server(server_environment(settings), workers=2, log=log) as (base, _process):
+    with running_server(server_environment(settings), workers=2, log=log) as (base, _pid):
         yield f"{base}/key/{token}/o/hillnet", database
     database.dispose()
 

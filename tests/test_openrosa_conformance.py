@@ -30,9 +30,8 @@ from .collect_client import (
     HttpTransport,
     instance_xml,
     multipart_body,
-    running_server,
-    server_environment,
 )
+from .servers import running_server, server_environment
 from .xlsforms import simple_form, xlsform
 
 XFORMS = "{http://openrosa.org/xforms/xformsList}"
@@ -96,7 +95,7 @@ def base(server_settings, token, tmp_path_factory):
     env = server_environment(server_settings)
     env["FORMSERVER_ACCEPT_CONTENT_LENGTH"] = str(LIMIT)
     log = tmp_path_factory.mktemp("conformance-log") / "server.log"
-    with running_server(env, workers=2, log=log) as (url, _process):
+    with running_server(env, workers=2, log=log) as (url, _pid):
         yield url
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import http.client
 import io
 import tracemalloc
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +22,7 @@ from formserver.problems import Problem
 
 from .collect_client import as_xform, CollectClient, FlaskTransport, instance_xml, multipart_body
 from .conftest import shared_path
+from .servers import process_tree, running_server
 from .xlsforms import simple_form, xlsform
 
 THAI = range(0x0E00, 0x0E80)
@@ -353,19 +356,30 @@ class _GeneratedBody(io.RawIOBase):
         return b""
 
 
-def test_upload_memory_stays_flat_for_a_50_mb_attachment(app, token, session, blobs):
-    size = 50 * 1024 * 1024
-    boundary = "flatmemoryboundary"
-    xml = instance_xml("photos", "3", "uuid:fifty", "<photo>video.mp4</photo>")
+FIFTY_MB = 50 * 1024 * 1024
+BOUNDARY = "flatmemoryboundary"
+
+
+def _fifty_mb_upload(instance_id: str) -> _GeneratedBody:
+    xml = instance_xml("photos", "3", instance_id, "<photo>video.mp4</photo>")
     head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; filename=\"x.xml\"\r\n"
+        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; filename=\"x.xml\"\r\n"
         f"Content-Type: text/xml\r\n\r\n"
     ).encode() + xml + (
-        f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"video.mp4\"; filename=\"video.mp4\"\r\n"
+        f"\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"video.mp4\"; filename=\"video.mp4\"\r\n"
         f"Content-Type: video/mp4\r\n\r\n"
     ).encode()
-    tail = f"\r\n--{boundary}--\r\n".encode()
-    body = _GeneratedBody(head, size, tail)
+    return _GeneratedBody(head, FIFTY_MB, f"\r\n--{BOUNDARY}--\r\n".encode())
+
+
+def _check_fifty_mb_stored(session, blobs, instance_id: str) -> None:
+    [submission] = stored(session, instance_id)
+    [video] = submission.attachments
+    assert video.size == FIFTY_MB and blobs.path(video.sha256).stat().st_size == FIFTY_MB
+
+
+def test_upload_memory_stays_flat_for_a_50_mb_attachment(app, token, session, blobs):
+    body = _fifty_mb_upload("uuid:fifty")
     session.commit()
     tracemalloc.start()
     try:
@@ -374,16 +388,47 @@ def test_upload_memory_stays_flat_for_a_50_mb_attachment(app, token, session, bl
             f"/key/{token}/o/hillnet/submission?deviceID=collect%3AAbCdEf0123456789",
             io.BufferedReader(body, buffer_size=64 * 1024),
             body.length,
-            f"multipart/form-data; boundary={boundary}",
+            f"multipart/form-data; boundary={BOUNDARY}",
         )
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert status == 201
     assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB while receiving a 50 MB file"
-    [submission] = stored(session, "uuid:fifty")
-    [video] = submission.attachments
-    assert video.size == size and blobs.path(video.sha256).stat().st_size == size
+    _check_fifty_mb_stored(session, blobs, "uuid:fifty")
+
+
+def _peak_rss_kib(pids: list[int]) -> dict[int, int]:
+    peaks = {}
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks[pid] = int(line.split()[1])
+    return peaks
+
+
+def test_the_server_streams_a_50_mb_attachment_to_disk_without_holding_it(environment, token, session, blobs):
+    """The same through ``formserver serve``: the HTTP server must hand the body over as it arrives."""
+    session.commit()
+    with running_server(environment, workers=1) as (base, pid):
+        path = f"/key/{token}/o/hillnet/submission"
+        connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]), timeout=60)
+        connection.request("HEAD", path)
+        assert connection.getresponse().read() == b""
+        before = _peak_rss_kib(process_tree(pid))
+        body = _fifty_mb_upload("uuid:fifty-served")
+        connection.request(
+            "POST", path, body=io.BufferedReader(body, buffer_size=64 * 1024),
+            headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}", "Content-Length": str(body.length)},
+        )
+        answer = connection.getresponse()
+        assert answer.status == 201, answer.read()
+        answer.read()
+        growth = max(peak - before.get(p, 0) for p, peak in _peak_rss_kib(process_tree(pid)).items())
+        connection.close()
+    assert growth < 20 * 1024, f"a server process grew by {growth / 1024:.0f} MiB while receiving a 50 MiB file"
+    session.expire_all()
+    _check_fifty_mb_stored(session, blobs, "uuid:fifty-served")
 
 
 # --------------------------------------------------------------------------- managers' decisions

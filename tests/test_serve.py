@@ -18,7 +18,7 @@ def test_setup_then_serve_answers_on_the_home_page(environment, tmp_path):
     )
     assert setup.returncode == 0, setup.stderr
     assert "form simple 1 loaded" in setup.stdout
-    with running_server(environment) as base:
+    with running_server(environment) as (base, _pid):
         with urllib.request.urlopen(base + "/") as response:
             assert response.status == 200
             assert "text/html" in response.headers["Content-Type"]

@@ -3,8 +3,9 @@
 Every submission is two requests (HEAD, then POST), each a few milliseconds of
 work; checking a connection out of the pool for each of them (with the pool's
 liveness ping, and its reset on return) costs a database round trip and a
-noticeable share of the CPU. Like Django's persistent connections, each gunicorn
+noticeable share of the CPU. Like Django's persistent connections, each server
 thread keeps its own connection instead and binds the request's session to it.
+When the thread ends (the server stops idle threads), its connection is closed.
 
 A connection that the database dropped (a PostgreSQL restart) is marked invalid
 by SQLAlchemy when a request fails on it; the next request in that thread opens a
@@ -15,6 +16,7 @@ stored. Disposing the engine closes every kept connection.
 from __future__ import annotations
 
 import threading
+import weakref
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
@@ -31,14 +33,16 @@ class ThreadConnections:
 
     def session(self) -> Session:
         """A new session bound to this thread's connection (committing or rolling back, never closing it)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None or connection.closed or connection.invalidated:
-            if connection is not None:
-                self._forget(connection)
-            connection = self._local.connection = self.engine.connect()
+        kept = getattr(self._local, "kept", None)
+        if kept is None or kept.connection.closed or kept.connection.invalidated:
+            if kept is not None:
+                self._forget(kept.connection)
+            kept = self._local.kept = _Kept(self.engine.connect())
             with self._lock:
-                self._open.append(connection)
-        return Session(bind=connection, expire_on_commit=False)
+                self._open.append(kept.connection)
+            # The thread-local value goes when its thread ends: close the connection with it.
+            weakref.finalize(kept, self._forget, kept.connection)
+        return Session(bind=kept.connection, expire_on_commit=False)
 
     def _forget(self, connection: Connection) -> None:
         with self._lock:
@@ -57,6 +61,15 @@ class ThreadConnections:
                 connection.close()
             except Exception:  # noqa: BLE001 - e.g. an SQLite connection of another thread
                 pass
+
+
+class _Kept:
+    """The thread-local holder of one thread's connection."""
+
+    __slots__ = ("connection", "__weakref__")
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
 
 # --------------------------------------------------------------------------- reads outside a transaction
