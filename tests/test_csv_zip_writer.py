@@ -119,12 +119,14 @@ def test_sheet_and_table_interface_matches_the_workbook():
         table = archive.add_table("members", [["member"], ["label"]], max_rows=5)
         for number in range(10):
             table.write_row([number])
-        with pytest.raises(RuntimeError):
-            sheet.write_row(["late"])
-    assert sheet.name == "main.csv" and sheet.rows_written == 2
+        sheet.write_row(["later"])  # every file stays writable until the archive closes
+    with pytest.raises(RuntimeError):
+        sheet.write_row(["too late"])
+    assert sheet.name == "main.csv" and sheet.rows_written == 3
     assert table.sheet_names == ["members.csv"] and table.rows_written == 10
     content = files(target.getvalue())
     assert rows_of(content["members.csv"]) == [["member"], ["label"]] + [[str(n)] for n in range(10)]
+    assert rows_of(content["main.csv"]) == [["id"], ["1"], ["later"]]
 
 
 def test_lone_surrogates_are_dropped():

@@ -469,12 +469,53 @@ def test_a_sheet_refuses_rows_beyond_excels_limit(tmp_path, monkeypatch):
     assert MAX_ROWS == 1_048_576
 
 
-def test_only_the_newest_sheet_can_be_written(tmp_path):
+def test_sheets_are_written_side_by_side_and_keep_their_tab_order(tmp_path):
+    path = tmp_path / "side.xlsx"
+    with Workbook(path, spool_dir=tmp_path) as workbook:
+        households = workbook.add_table("households", [["id"]], autofilter=True)
+        members = workbook.add_table("members", [["id", "name"]], max_rows=4)
+        for number in range(1, 6):
+            households.write_row([number])
+            members.write_row([number, THAI[number % len(THAI)]])
+            members.write_row([number, f"{number}b"])
+        last = workbook.add_sheet("notes")
+        last.write_row(["end"])
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["households", "members", "members (2)", "members (3)", "members (4)", "notes"]
+    assert [row[0].value for row in workbook["households"].iter_rows()] == ["id", 1, 2, 3, 4, 5]
+    assert workbook["households"].auto_filter.ref == "A1:A6"
+    names = [row[1].value for name in workbook.sheetnames[1:5] for row in list(workbook[name].iter_rows())[1:]]
+    assert names == [value for number in range(1, 6) for value in (THAI[number % len(THAI)], f"{number}b")]
+    calamine = CalamineWorkbook.from_path(str(path))
+    assert calamine.sheet_names == workbook.sheetnames
+    assert calamine.get_sheet_by_name("notes").to_python() == [["end"]]
+    assert not list(tmp_path.glob("zip-entry-*"))  # the temporary files are gone
+
+
+def test_a_finished_sheet_refuses_rows(tmp_path):
     with Workbook(tmp_path / "order.xlsx") as workbook:
-        first = workbook.add_sheet("first")
-        workbook.add_sheet("second")
+        table = workbook.add_table("t", [["h"]], max_rows=2)
+        table.write_row([1])
+        table.write_row([2])  # starts "t (2)" and finishes "t"
         with pytest.raises(RuntimeError):
-            first.write_row(["late"])
+            table.sheets[0].write_row(["late"])
+
+
+def test_many_hyperlinks_stay_on_their_cells(tmp_path):
+    path = tmp_path / "links.xlsx"
+    count = 5_000  # more than one batch of 4,096 when the links are written out
+    with Workbook(path, spool_dir=tmp_path) as workbook:
+        sheet = workbook.add_sheet("links")
+        for number in range(1, count + 1):
+            link = Hyperlink(f"https://example.org/s/{number}/attachments/ภาพ {number}.jpg", f"{number}.jpg")
+            sheet.write_row([number, link] if number % 3 else [number, None, link])
+        assert len(sheet._links) == count and sheet._links._file is not None  # on disk, not in memory
+    worksheet = openpyxl.load_workbook(path)["links"]
+    for number in (1, 2, 3, 4, 4_097, count):
+        cell = worksheet.cell(number, 2 if number % 3 else 3)
+        assert cell.value == f"{number}.jpg"
+        assert cell.hyperlink.target == f"https://example.org/s/{number}/attachments/%E0%B8%A0%E0%B8%B2%E0%B8%9E%20{number}.jpg"
+    assert sum(1 for row in worksheet.iter_rows() for cell in row if cell.hyperlink) == count
 
 
 def test_unknown_row_style_is_refused(tmp_path):

@@ -118,13 +118,14 @@ class CsvSheet:
         sink = _Sink()
         sink.write = self._buffer.append
         self._writer = csv.writer(sink, lineterminator="\r\n")
+        self._entry = archive._zip.open_entry(name)
         self._open = True
 
     def write_row(self, values: Sequence[object] | Iterable[object], *,
                   style: str | None = None) -> None:
         """Write the next row (``style`` is accepted and ignored: CSV has none)."""
         if not self._open:
-            raise RuntimeError(f"{self.name!r} is finished: only the newest file can be written")
+            raise RuntimeError(f"{self.name!r} is finished")
         buffer = self._buffer
         self._writer.writerow([_field(value) for value in values])
         self.rows_written += 1
@@ -137,13 +138,13 @@ class CsvSheet:
             data = "".join(self._buffer).encode("utf-8", "ignore")  # drops lone surrogates
             self._buffer.clear()
             self._buffered = 0
-            self._archive._zip.write(data)
+            self._entry.write(data)
 
     def _finish(self) -> None:
         if self._open:
             self._open = False
             self._flush()
-            self._archive._zip.end_entry()
+            self._entry.close()
 
 
 class CsvTable:
@@ -173,15 +174,15 @@ class CsvZip:
     """A zip of CSV files, streamed to ``target`` (a path or a binary file object).
 
     The file object need not be seekable and is not closed by ``close()``.
-    Files are written one after the other: ``add_sheet`` finishes the
-    previous one.  ``background`` as for ``spreadsheet.Workbook``: deflating
-    in a worker thread, on by default.
+    Every file can be written until the archive closes (the files are
+    written side by side as ``spreadsheet.Workbook`` writes its sheets);
+    ``background`` and ``spool_dir`` as for ``spreadsheet.Workbook``.
     """
 
     def __init__(self, target, *, bom: bool = True, compresslevel: int = 1,
-                 background: bool = True):
+                 background: bool = True, spool_dir=None):
         self.bom = bom
-        self._zip = ZipStream(target, compresslevel=compresslevel, background=background)
+        self._zip = ZipStream(target, compresslevel=compresslevel, background=background, spool_dir=spool_dir)
         self._sheets: list[CsvSheet] = []
         self._used_names: set[str] = set()
         self._closed = False
@@ -201,18 +202,15 @@ class CsvZip:
 
     def add_sheet(self, name: str, *, freeze_rows: int = 0, autofilter: bool = False,
                   column_widths: list[float] | None = None) -> CsvSheet:
-        """Finish the current file and start ``<name>.csv``.
+        """Start ``<name>.csv``.
 
         ``freeze_rows``, ``autofilter`` and ``column_widths`` are accepted
         for compatibility with ``Workbook.add_sheet`` and ignored.
         """
         if self._closed:
             raise ValueError("the archive is closed")
-        if self._sheets:
-            self._sheets[-1]._finish()
         sheet = CsvSheet(self, self._unique_name(_safe_file_name(name)))
         self._sheets.append(sheet)
-        self._zip.start_entry(sheet.name)
         return sheet
 
     def add_table(self, name: str, header_rows: Sequence[Sequence[object]], *,
@@ -226,8 +224,8 @@ class CsvZip:
         if self._closed:
             return
         self._closed = True
-        if self._sheets:
-            self._sheets[-1]._finish()
+        for sheet in self._sheets:
+            sheet._finish()
         self._zip.close()
 
     def __enter__(self) -> "CsvZip":

@@ -1,10 +1,11 @@
 """One export of a form: its submissions as an Excel workbook or a zip of CSV files.
 
 ``run_export`` reads the flattened copies of the submissions (``Submission.data``)
-in one streamed pass, in the order they were received, and writes the main
-table row by row while the rows of repeat groups go to temporary spool files;
-the repeat tables follow the main table (the writers write one sheet after the
-other). Nothing of the export is held in memory but the current rows.
+in one streamed pass, in the order they were received, and writes every table
+as it goes: a submission's main row, then its repeat entries' rows in their own
+tables (the writers keep all tables open; the first streams into the file, the
+others are deflated into temporary files that are copied in at the end).
+Nothing of the export is held in memory but the current rows.
 
 Tables: one main row per submission (the current version of an edited record),
 one row per repeat entry in the repeat's table, nested repeats included. Keys in
@@ -16,9 +17,7 @@ both conventions: ODK Central's ``KEY``/``PARENT_KEY`` (``uuid:…`` and
 from __future__ import annotations
 
 import datetime as dt
-import marshal
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,7 +42,6 @@ VALUES = ("labels", "names")
 # ingest sets received_at a moment before its transaction commits.
 SETTLE = dt.timedelta(seconds=10)
 READ_BATCH = 250  # submissions decoded at a time: their JSON is held in memory until written
-SPOOL_BATCH = 1000
 ROWS_PER_SHEET = MAX_ROWS  # a table longer than this continues on a numbered sheet ("member (2)")
 PROGRESS_EVERY = 500
 
@@ -216,49 +214,6 @@ def previous_watermark(session: Session, form: Form, user: User | None) -> dt.da
     )
 
 
-class _Spool:
-    """Rows of one repeat table, kept on disk until the main table is written.
-
-    Batches of rows are marshalled (only dicts, lists, str and int go in) and
-    written with their length, so that reading them back is one read and one
-    ``marshal.loads`` per batch.
-    """
-
-    def __init__(self, directory: Path | None):
-        self.file = tempfile.TemporaryFile(dir=directory, prefix="export-spool-")
-        self.batch: list = []
-        self.count = 0  # rows written to the file
-
-    def add(self, record: tuple) -> None:
-        batch = self.batch
-        batch.append(record)
-        if len(batch) >= SPOOL_BATCH:
-            self._dump()
-
-    def _dump(self) -> None:
-        data = marshal.dumps(self.batch)
-        self.file.write(len(data).to_bytes(8, "little"))
-        self.file.write(data)
-        self.count += len(self.batch)
-        self.batch = []
-
-    def batches(self):
-        """The spooled rows, a batch (a list) at a time, in the order they were added."""
-        if self.batch:
-            self._dump()
-        self.file.seek(0)
-        read = self.file.read
-        loads = marshal.loads
-        while True:
-            size = read(8)
-            if len(size) < 8:
-                return
-            yield loads(read(int.from_bytes(size, "little")))
-
-    def close(self) -> None:
-        self.file.close()
-
-
 class _Output:
     """The workbook or CSV zip being written, and the zip around it when media are included.
 
@@ -267,7 +222,7 @@ class _Output:
     into the CSV zip itself, beside ``media/``.
     """
 
-    def __init__(self, target, options: ExportOptions, file_stem: str):
+    def __init__(self, target, options: ExportOptions, file_stem: str, spool_dir: Path | None):
         self.options = options
         self.file_stem = file_stem
         self.outer: ZipStream | None = None
@@ -275,14 +230,15 @@ class _Output:
         if isinstance(target, (str, os.PathLike)):
             self._own_file = open(target, "wb")
             target = self._own_file
+        self.spool_dir = spool_dir
         if options.format == "csv":
-            self.book = CsvZip(target, bom=options.bom)
+            self.book = CsvZip(target, bom=options.bom, spool_dir=spool_dir)
         elif options.media:
             # The workbook and photos are compressed already: stored as they are (deflate level 0).
             self.outer = ZipStream(target, compresslevel=0)
             self.book = None
         else:
-            self.book = Workbook(target)
+            self.book = Workbook(target, spool_dir=spool_dir)
 
     def media_zip(self) -> ZipStream:
         """The zip that media/ entries go into; call before the first table."""
@@ -294,7 +250,7 @@ class _Output:
     def table(self, name: str, header_rows: list[list], widths: list[float]):
         if self.book is None:
             self.outer.start_entry(f"{self.file_stem}.xlsx")
-            self.book = Workbook(_EntryWriter(self.outer))
+            self.book = Workbook(_EntryWriter(self.outer), spool_dir=self.spool_dir)
         if isinstance(self.book, Workbook):
             return self.book.add_table(
                 name, header_rows, autofilter=True, column_widths=widths, max_rows=ROWS_PER_SHEET
@@ -433,15 +389,11 @@ def run_export(
     )
 
     stem = file_stem or form.form_id
-    output = _Output(target, options, stem)
-    spools: dict[str, _Spool] = {}
+    output = _Output(target, options, stem, spool_dir)
     try:
         if options.media:
             store = blobs or BlobStore(settings.blob_dir)
             result.media_files = _write_media(session, output.media_zip(), store, conditions, lambda: report(0, total))
-        for table in schema.walk():
-            if table.parent is not None:
-                spools[table.path] = _Spool(spool_dir)
         main_layout = layouts[""]
         main_columns = (
             [main_layout.meta("SubmissionDate", width=19, zoned=True)]
@@ -459,36 +411,38 @@ def run_export(
             ]
         )
         main_out = output.table(schema.name, _header_rows(main_columns, options.header, zone_name), [c.width for c in main_columns])
-        result.tables[main_out.name] = 0
+        repeat_outs = {
+            table.path: _RepeatOut(output, table, layouts[table.path], options.header, zone_name)
+            for table in schema.walk()
+            if table.parent is not None
+        }
 
         words = main_layout.words
         review_words = {state: words.get(state, state) for state in ("received", "has_issues", "approved", "rejected")}
         show_review = options.values == "labels"
         link_head, link_tail = _link_prefix(settings, organisation, options)
         main_row = main_layout.row
-        main_has_links = any(f.kind == "binary" for f in schema.fields)
-        counters = {table.path: 0 for table in schema.walk()}
         repeats = RepeatsByVersion(session)
         children = schema.children
         write_main = main_out.write_row
         done = 0
 
-        def spool_children(table: Table, node: dict, key: str, index: int, submission_id: int) -> None:
+        def write_children(table: Table, node: dict, key: str, index: int, link: str) -> None:
+            """The rows of the repeat entries under ``node`` (and theirs, nested), written as they come."""
             for child in table.children:
-                entries = node.pop(child.key, None)
+                entries = node.get(child.key)
                 if not entries or type(entries) is not list:
                     continue
-                add = spools[child.path].add
-                path = child.path
-                nested = child.children
+                out = repeat_outs[child.path]
+                write, row, parent_name, nested = out.write, out.row, out.parent_name, child.children
                 for number, entry in enumerate(entries, start=1):
                     if type(entry) is not dict:
                         continue
-                    counters[path] += 1
-                    child_index = counters[path]
+                    out.count += 1
+                    child_key = f"{key}/{child.key}[{number}]"
+                    write([*row(entry, link), key, child_key, out.count, parent_name, index])
                     if nested:
-                        spool_children(child, entry, f"{key}/{child.key}[{number}]", child_index, submission_id)
-                    add((submission_id, number, key, child_index, index, entry))
+                        write_children(child, entry, child_key, out.count, link)
 
         # Core rows, not ORM rows; streamed (a server-side cursor on PostgreSQL), READ_BATCH at a time.
         result_rows = session.connection().execute(query.execution_options(yield_per=READ_BATCH))
@@ -509,12 +463,11 @@ def run_export(
             if type(data) is not dict:
                 data = _flatten_missing(session, submission_id, repeats, version_id)
             done += 1
-            if children:
-                spool_children(schema, data, instance_id, done, submission_id)
+            link = f"{link_head}{submission_id}{link_tail}"
             write_main(
                 [
                     received_at.astimezone(zone).replace(tzinfo=None),
-                    *main_row(data, f"{link_head}{submission_id}{link_tail}" if main_has_links else ""),
+                    *main_row(data, link),
                     instance_id,
                     users.get(user_id) if user_id else app_users.get(app_user_id),
                     present_count or 0,
@@ -526,56 +479,39 @@ def run_export(
                     done,
                 ]
             )
+            if children:
+                write_children(schema, data, instance_id, done, link)
             if done % PROGRESS_EVERY == 0:
                 report(done, total)
         result.submissions = done
         result.tables[main_out.name] = done
-        report(done, total)
-
-        for table in schema.walk():
-            if table.parent is None:
-                continue
-            layout = layouts[table.path]
-            columns = layout.field_columns + [
-                layout.meta("PARENT_KEY", width=20),
-                layout.meta("KEY", width=24),
-                layout.meta("_index"),
-                layout.meta("_parent_table_name"),
-                layout.meta("_parent_index"),
-            ]
-            out = output.table(table.name, _header_rows(columns, options.header, zone_name), [c.width for c in columns])
-            parent_name = table.parent.name
-            row = layout.row
-            has_links = any(f.kind == "binary" for f in table.fields)
-            write = out.write_row
-            count = 0
-            relative = table.key
-            for batch in spools[table.path].batches():
-                for submission_id, number, parent_key, index, parent_index, entry in batch:
-                    write(
-                        [
-                            *row(entry, f"{link_head}{submission_id}{link_tail}" if has_links else ""),
-                            parent_key,
-                            f"{parent_key}/{relative}[{number}]",
-                            index,
-                            parent_name,
-                            parent_index,
-                        ]
-                    )
-                count += len(batch)
-                report(done, total)
-            result.tables[out.name] = count
-            spools[table.path].close()
-            report(done, total)
-
+        for out in repeat_outs.values():
+            result.tables[out.name] = out.count
         output.close()
+        report(done, total)
     except BaseException:
         output.abort()
         raise
-    finally:
-        for spool in spools.values():
-            spool.close()
     return result
+
+
+class _RepeatOut:
+    """The table of one repeat group being written, with what its rows need."""
+
+    def __init__(self, output: "_Output", table: Table, layout: TableLayout, header: str, zone_name: str):
+        columns = layout.field_columns + [
+            layout.meta("PARENT_KEY", width=20),
+            layout.meta("KEY", width=24),
+            layout.meta("_index"),
+            layout.meta("_parent_table_name"),
+            layout.meta("_parent_index"),
+        ]
+        out = output.table(table.name, _header_rows(columns, header, zone_name), [c.width for c in columns])
+        self.name = out.name
+        self.write = out.write_row
+        self.row = layout.row
+        self.parent_name = table.parent.name
+        self.count = 0  # rows written: the next row's _index is count + 1
 
 
 def _flatten_missing(session: Session, submission_id: int, repeats: RepeatsByVersion, version_id: int) -> dict:

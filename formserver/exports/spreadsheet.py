@@ -50,6 +50,7 @@ import os
 import queue as _queue
 import re
 import struct
+import tempfile
 import threading
 import time
 import zlib
@@ -69,6 +70,7 @@ __all__ = [
     "Sheet",
     "Table",
     "Workbook",
+    "ZipEntry",
     "ZipStream",
     "column_letter",
 ]
@@ -117,8 +119,13 @@ _U32 = 0xFFFFFFFF
 class ZipStream:
     """A write-only zip archive that never seeks (any binary file object works).
 
-    Entries are written one at a time: ``start_entry(name)``, ``write(bytes)``
-    any number of times, ``end_entry()``; or ``write_entry(name, data)``.
+    ``open_entry(name)`` returns a ``ZipEntry`` to ``write(bytes)`` to and
+    ``close()``; several entries may be open at once, so that the sheets of a
+    workbook can be written side by side.  The first entry opened while no
+    other is streaming goes straight to the target; an entry opened while one
+    streams is deflated into a temporary file (in ``spool_dir``) and copied
+    to the target, already deflated, once no entry streams.  ``start_entry``,
+    ``write`` and ``end_entry`` (or ``write_entry``) write one entry at a time.
     Every entry is deflated at ``compresslevel`` (1 by default, the fastest).
 
     With ``background=True`` a worker thread deflates and writes while the
@@ -131,7 +138,7 @@ class ZipStream:
 
     _QUEUED = 4
 
-    def __init__(self, target, *, compresslevel: int = 1, background: bool = False):
+    def __init__(self, target, *, compresslevel: int = 1, background: bool = False, spool_dir=None):
         if isinstance(target, (str, os.PathLike)):
             self._fp = open(target, "wb")
             self._owns_fp = True
@@ -139,11 +146,15 @@ class ZipStream:
             self._fp = target
             self._owns_fp = False
         self._level = compresslevel
+        self._spool_dir = spool_dir
         self._pos = 0
-        self._entries: list[tuple] = []
+        self._entries: list[tuple] = []  # (name, flags, offset, crc, compressed, size) of written entries
         self._names: set[str] = set()
-        self._entry = None  # (name bytes, flags, offset) of the open entry (worker side)
-        self._entry_open = False  # caller side
+        self._open: list[ZipEntry] = []  # caller side: entries not closed yet
+        self._current: ZipEntry | None = None  # the entry of start_entry / write / end_entry
+        self._streaming: ZipEntry | None = None  # worker side: the entry writing to the target
+        self._waiting: list[ZipEntry] = []  # worker side: closed spooled entries not copied yet
+        self._spooled: list[ZipEntry] = []  # entries with a temporary file, closed by abort()
         self._closed = False
         now = time.localtime()
         year = min(max(now.tm_year, 1980), 2107)
@@ -183,11 +194,10 @@ class ZipStream:
             self._worker.join()
             self._queue = None
 
-    def start_entry(self, name: str) -> None:
+    def open_entry(self, name: str) -> "ZipEntry":
+        """Start the entry ``name``; other entries may stay open meanwhile."""
         if self._closed:
             raise ValueError("the zip archive is closed")
-        if self._entry_open:
-            raise RuntimeError("another zip entry is still open")
         if name in self._names:
             raise ValueError(f"duplicate zip entry {name!r}")
         self._names.add(name)
@@ -197,31 +207,39 @@ class ZipStream:
         except UnicodeEncodeError:
             encoded = name.encode("utf-8")
             flags = _FLAG_DESCRIPTOR | _FLAG_UTF8
-        self._entry_open = True
-        self._do(self._start, encoded, flags)
+        entry = ZipEntry(self, encoded, flags)
+        self._open.append(entry)
+        self._do(entry._begin)
+        return entry
+
+    def start_entry(self, name: str) -> None:
+        if self._current is not None:
+            raise RuntimeError("another zip entry is still open")
+        self._current = self.open_entry(name)
 
     def write(self, data: bytes) -> None:
-        if not self._entry_open:
+        if self._current is None:
             raise RuntimeError("no zip entry is open")
-        self._do(self._data, data)
+        self._current.write(data)
 
     def end_entry(self) -> None:
-        if not self._entry_open:
+        if self._current is None:
             raise RuntimeError("no zip entry is open")
-        self._entry_open = False
-        self._do(self._end)
+        entry, self._current = self._current, None
+        entry.close()
 
     def write_entry(self, name: str, data: bytes) -> None:
-        self.start_entry(name)
-        self.write(data)
-        self.end_entry()
+        entry = self.open_entry(name)
+        entry.write(data)
+        entry.close()
 
     def close(self) -> None:
-        """Finish the archive; closes the target only if it was opened here."""
+        """Close the entries still open and finish the archive; closes the target only if it was opened here."""
         if self._closed:
             return
-        if self._entry_open:
-            self.end_entry()
+        for entry in list(self._open):
+            entry.close()
+        self._current = None
         self._closed = True
         try:
             self._do(self._finish)
@@ -235,8 +253,11 @@ class ZipStream:
     def abort(self) -> None:
         """Stop without finishing the archive; closes the target only if opened here."""
         self._closed = True
-        self._entry_open = False
+        self._open = []
+        self._current = None
         self._wait()
+        for entry in self._spooled:
+            entry._spool.close()
         if self._owns_fp:
             self._fp.close()
 
@@ -253,8 +274,7 @@ class ZipStream:
                 written += more
         self._pos += len(data)
 
-    def _start(self, encoded: bytes, flags: int) -> None:
-        offset = self._pos
+    def _local_header(self, encoded: bytes, flags: int) -> None:
         self._out(
             _LOCAL_HEADER.pack(
                 0x04034B50, _VERSION, flags, _DEFLATED, self._dos_time, self._dos_date,
@@ -262,32 +282,28 @@ class ZipStream:
             )
             + encoded
         )
-        self._entry = (encoded, flags, offset)
-        self._compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15)
-        self._crc = 0
-        self._size = 0
-        self._compressed = 0
 
-    def _data(self, data: bytes) -> None:
-        self._crc = zlib.crc32(data, self._crc)
-        self._size += len(data)
-        out = self._compressor.compress(data)
-        if out:
-            self._compressed += len(out)
-            self._out(out)
+    def _record(self, entry: "ZipEntry", offset: int) -> None:
+        """The data descriptor after an entry's data, and its central directory record."""
+        self._out(_DESCRIPTOR.pack(0x08074B50, entry._crc, entry._compressed, entry._size))
+        self._entries.append((entry._name, entry._flags, offset, entry._crc, entry._compressed, entry._size))
 
-    def _end(self) -> None:
-        out = self._compressor.flush()
-        if out:
-            self._compressed += len(out)
-            self._out(out)
-        self._out(_DESCRIPTOR.pack(0x08074B50, self._crc, self._compressed, self._size))
-        encoded, flags, offset = self._entry
-        self._entries.append((encoded, flags, offset, self._crc, self._compressed, self._size))
-        self._entry = None
-        self._compressor = None
+    def _copy_waiting(self) -> None:
+        """Copy the closed spooled entries to the target (none may be streaming)."""
+        for entry in self._waiting:
+            offset = self._pos
+            self._local_header(entry._name, entry._flags)
+            spool = entry._spool
+            spool.seek(0)
+            while chunk := spool.read(1 << 20):
+                self._out(chunk)
+            spool.close()
+            self._spooled.remove(entry)
+            self._record(entry, offset)
+        self._waiting = []
 
     def _finish(self) -> None:
+        self._copy_waiting()
         directory_offset = self._pos
         for encoded, flags, offset, crc, compressed, size in self._entries:
             extra = b""
@@ -330,6 +346,73 @@ class ZipStream:
         )
         if hasattr(self._fp, "flush"):
             self._fp.flush()
+
+
+class ZipEntry:
+    """One entry of a ``ZipStream`` being written: ``write(bytes)``, then ``close()``."""
+
+    def __init__(self, archive: ZipStream, name: bytes, flags: int):
+        self._archive = archive
+        self._name = name
+        self._flags = flags
+        self._open = True
+        # worker side
+        self._spool = None  # the temporary file of an entry that waits for its turn
+        self._offset = 0
+        self._crc = 0
+        self._size = 0
+        self._compressed = 0
+        self._compressor = None
+        self._sink = None
+
+    def write(self, data: bytes) -> None:
+        if not self._open:
+            raise RuntimeError("the zip entry is closed")
+        self._archive._do(self._data, data)
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._archive._open.remove(self)
+            self._archive._do(self._end)
+
+    # -- worker side ----------------------------------------------------------
+
+    def _begin(self) -> None:
+        archive = self._archive
+        self._compressor = zlib.compressobj(archive._level, zlib.DEFLATED, -15)
+        if archive._streaming is None:
+            archive._streaming = self
+            self._offset = archive._pos
+            archive._local_header(self._name, self._flags)
+            self._sink = archive._out
+        else:
+            self._spool = tempfile.TemporaryFile(dir=archive._spool_dir, prefix="zip-entry-")
+            archive._spooled.append(self)
+            self._sink = self._spool.write
+
+    def _data(self, data: bytes) -> None:
+        self._crc = zlib.crc32(data, self._crc)
+        self._size += len(data)
+        out = self._compressor.compress(data)
+        if out:
+            self._compressed += len(out)
+            self._sink(out)
+
+    def _end(self) -> None:
+        out = self._compressor.flush()
+        if out:
+            self._compressed += len(out)
+            self._sink(out)
+        self._compressor = None
+        archive = self._archive
+        if archive._streaming is self:
+            archive._record(self, self._offset)
+            archive._streaming = None
+        else:
+            archive._waiting.append(self)
+        if archive._streaming is None:
+            archive._copy_waiting()
 
 
 # --------------------------------------------------------------------------
@@ -690,7 +773,9 @@ class Sheet:
         self._columns = _column_letters(1)
         self._width = 0  # the widest row written, in cells
         self._last_header_row = 0
-        self._links: list[tuple[str, str]] = []  # (cell reference, url)
+        self._links = _LinkSpool(workbook._spool_dir)
+        self._entry = workbook._zip.open_entry(self.part_name)
+        self._entry.write(self._head().encode("utf-8"))
         self._buffer: list[str] = []  # rows (byte text) waiting to be deflated
         self._buffered = 0  # characters (bytes) in _buffer
         self._row_functions: dict[tuple, object] = {}  # type signature -> function or None
@@ -737,13 +822,13 @@ class Sheet:
             data = "".join(self._buffer).encode("latin-1")
             self._buffer.clear()
             self._buffered = 0
-            self._workbook._zip.write(data)
+            self._entry.write(data)
 
     def write_row(self, values: Sequence[object] | Iterable[object], *,
                   style: str | None = None) -> None:
         """Write the next row; ``style="header"`` makes it bold (a header row)."""
         if not self._open:
-            raise RuntimeError(f"sheet {self.name!r} is finished: only the newest sheet can be written")
+            raise RuntimeError(f"sheet {self.name!r} is finished")
         if style is not None and style not in _STYLE_ATTRIBUTES:
             raise ValueError(f"unknown row style {style!r}")
         row_number = self.rows_written + 1
@@ -885,45 +970,84 @@ class Sheet:
     # -- finishing ---------------------------------------------------------
 
     def _finish(self) -> None:
-        """Write the sheet's tail and its relationships; called by the workbook."""
+        """Write the sheet's tail and its relationships; called by the workbook or its table."""
         if not self._open:
             return
         self._open = False
-        tail = ["</sheetData>"]
+        self._buffer.append("</sheetData>")
         if self._autofilter and self.rows_written and self._width:
             top = self._last_header_row or self._freeze_rows or 1
             top = min(top, self.rows_written)
             last_column = self._columns[self._width - 1]
-            tail.append(f'<autoFilter ref="A{top}:{last_column}{self.rows_written}"/>')
+            self._buffer.append(f'<autoFilter ref="A{top}:{last_column}{self.rows_written}"/>')
             self._filter_range = f"$A${top}:${last_column}${self.rows_written}"
-        if self._links:
-            tail.append("<hyperlinks>")
-            tail.extend(
-                f'<hyperlink ref="{ref}" r:id="rId{number}"/>'
-                for number, (ref, _url) in enumerate(self._links, start=1)
-            )
-            tail.append("</hyperlinks>")
-        tail.append(
+        links = self._links
+        if links:
+            self._buffer.append("<hyperlinks>")
+            for number, (ref, _url) in enumerate(links, start=1):
+                self._buffer.append(f'<hyperlink ref="{ref}" r:id="rId{number}"/>')
+                if number % 4096 == 0:
+                    self._flush()
+            self._buffer.append("</hyperlinks>")
+        self._buffer.append(
             '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
             "</worksheet>"
         )
-        self._buffer.append(_byte_text("".join(tail)))
         self._flush()
-        zip_stream = self._workbook._zip
-        zip_stream.end_entry()
-        if self._links:
-            relationships = [_XML_DECLARATION, f'<Relationships xmlns="{_PKG_REL_NS}">']
-            relationships.extend(
-                f'<Relationship Id="rId{number}" Type="{_REL_NS}/hyperlink" '
-                f'Target="{_escape_attr(url)}" TargetMode="External"/>'
-                for number, (_ref, url) in enumerate(self._links, start=1)
-            )
-            relationships.append("</Relationships>")
-            zip_stream.write_entry(
-                f"xl/worksheets/_rels/sheet{self._number}.xml.rels",
-                "".join(relationships).encode("utf-8"),
-            )
-        self._links = []
+        self._entry.close()
+        if links:
+            entry = self._workbook._zip.open_entry(f"xl/worksheets/_rels/sheet{self._number}.xml.rels")
+            parts = [_XML_DECLARATION, f'<Relationships xmlns="{_PKG_REL_NS}">']
+            for number, (_ref, url) in enumerate(links, start=1):
+                parts.append(
+                    f'<Relationship Id="rId{number}" Type="{_REL_NS}/hyperlink" '
+                    f'Target="{_escape_attr(url)}" TargetMode="External"/>'
+                )
+                if number % 4096 == 0:
+                    entry.write("".join(parts).encode("utf-8"))
+                    parts = []
+            parts.append("</Relationships>")
+            entry.write("".join(parts).encode("utf-8"))
+            entry.close()
+        links.close()
+
+
+class _LinkSpool:
+    """A sheet's hyperlinks (cell reference, address), in a temporary file until the sheet ends.
+
+    Their ``<hyperlinks>`` element comes after ``<sheetData>`` and a sheet may
+    have 65,530 of them: kept in memory they would grow the export with its
+    size. The addresses are percent-encoded, so a space separates the two and
+    a newline ends a link.
+    """
+
+    def __init__(self, spool_dir):
+        self._spool_dir = spool_dir
+        self._file = None
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def append(self, link: tuple[str, str]) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n", dir=self._spool_dir,
+                                                prefix="sheet-links-")
+        self._file.write(f"{link[0]} {link[1]}\n")
+        self._count += 1
+
+    def __iter__(self):
+        if self._file is None:
+            return
+        self._file.seek(0)
+        for line in self._file:
+            ref, _, url = line.rstrip("\n").partition(" ")
+            yield ref, url
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def _value_cell(column: str, r: str, value: object, style: str | None) -> str:
@@ -1004,9 +1128,13 @@ class Table:
         self.name = self.sheets[0].name
 
     def _start_sheet(self, name: str) -> None:
+        """Start the table's next sheet, placed after its full one in the tab order (which it finishes)."""
+        previous = self.sheets[-1] if self.sheets else None
+        if previous is not None:
+            previous._finish()
         sheet = self._workbook.add_sheet(
             name, freeze_rows=self._freeze_rows, autofilter=self._autofilter,
-            column_widths=self._column_widths,
+            column_widths=self._column_widths, after=previous,
         )
         for row in self._header_rows:
             sheet.write_row(row, style="header")
@@ -1039,16 +1167,20 @@ class Workbook:
     """A streaming .xlsx writer; ``target`` is a path or a binary file object.
 
     The file object need not be seekable (an HTTP response stream works); it
-    is not closed by ``close()``.  Sheets are written one after the other:
-    ``add_sheet`` finishes the previous sheet.  With ``background=True``
+    is not closed by ``close()``.  Every sheet can be written until the
+    workbook closes, so that an export writes a household's row and its
+    members' rows side by side: the first sheet streams into the zip, the
+    others deflate into temporary files (in ``spool_dir``) that are copied
+    into the zip as they are (see ``ZipStream``).  With ``background=True``
     (the default) a worker thread deflates and writes while rows are being
-    formatted (see ``ZipStream``); ``background=False`` does all the work in
-    the calling thread.
+    formatted; ``background=False`` does all the work in the calling thread.
     """
 
-    def __init__(self, target, *, background: bool = True):
-        self._zip = ZipStream(target, compresslevel=1, background=background)
-        self._sheets: list[Sheet] = []
+    def __init__(self, target, *, background: bool = True, spool_dir=None):
+        self._zip = ZipStream(target, compresslevel=1, background=background, spool_dir=spool_dir)
+        self._spool_dir = spool_dir
+        self._sheets: list[Sheet] = []  # in tab order
+        self._created = 0
         self._used_names = {"history"}  # Excel reserves "History"
         self._closed = False
 
@@ -1066,21 +1198,19 @@ class Workbook:
         return candidate
 
     def add_sheet(self, name: str, *, freeze_rows: int = 0, autofilter: bool = False,
-                  column_widths: list[float] | None = None) -> Sheet:
-        """Finish the current sheet and start a new one; returns it."""
+                  column_widths: list[float] | None = None, after: Sheet | None = None) -> Sheet:
+        """Start a new sheet, the last tab or the tab right after ``after``; returns it."""
         if self._closed:
             raise ValueError("the workbook is closed")
         if not 0 <= freeze_rows < MAX_ROWS:
             raise ValueError(f"freeze_rows must be between 0 and {MAX_ROWS - 1}")
-        if self._sheets:
-            self._sheets[-1]._finish()
+        self._created += 1
         sheet = Sheet(
-            self, self._unique_name(_sanitise_sheet_name(name)), len(self._sheets) + 1,
+            self, self._unique_name(_sanitise_sheet_name(name)), self._created,
             int(freeze_rows), bool(autofilter), column_widths,
         )
-        self._sheets.append(sheet)
-        self._zip.start_entry(sheet.part_name)
-        self._zip.write(sheet._head().encode("utf-8"))
+        position = len(self._sheets) if after is None else self._sheets.index(after) + 1
+        self._sheets.insert(position, sheet)
         return sheet
 
     def add_table(self, name: str, header_rows: Sequence[Sequence[object]], *,
@@ -1100,7 +1230,8 @@ class Workbook:
             return
         if not self._sheets:
             self.add_sheet("Sheet1")  # a workbook needs at least one sheet
-        self._sheets[-1]._finish()
+        for sheet in self._sheets:
+            sheet._finish()
         self._closed = True
         write = self._zip.write_entry
         write("xl/styles.xml", _STYLES_XML.encode("utf-8"))
@@ -1129,8 +1260,8 @@ class Workbook:
             '<bookViews><workbookView activeTab="0"/></bookViews><sheets>',
         ]
         parts.extend(
-            f'<sheet name="{_escape_attr(sheet.name)}" sheetId="{number}" r:id="rId{number}"/>'
-            for number, sheet in enumerate(self._sheets, start=1)
+            f'<sheet name="{_escape_attr(sheet.name)}" sheetId="{sheet._number}" r:id="rId{sheet._number}"/>'
+            for sheet in self._sheets
         )
         parts.append("</sheets>")
         names = [
