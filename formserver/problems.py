@@ -120,6 +120,11 @@ CATALOGUE: dict[str, Kind] = {
     "submission.cut_off": Kind(
         400, "The upload was cut off before its end: send it again.", "การส่งข้อมูลขาดหายกลางทาง โปรดส่งอีกครั้ง"
     ),
+    "submission.failed": Kind(
+        500,
+        "The server could not store this submission; nothing was kept. It will be sent again.",
+        "เซิร์ฟเวอร์บันทึกข้อมูลนี้ไม่ได้ จึงยังไม่ได้เก็บไว้ ระบบจะส่งใหม่อีกครั้ง",
+    ),
     "submission.forbidden": Kind(
         403,
         "This account may not send submissions to organisation {slug}.",

@@ -14,9 +14,9 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import re
 
 from .config import Settings
+from .openrosa.answers import without_token
 
 # Threads per worker process. Phone requests are short and spend part of their
 # time waiting on the database (a commit waits for the disk), which threads
@@ -37,11 +37,9 @@ def default_workers() -> int:
 class HideTokens(logging.Filter):
     """A device account's token is its password: the access log shows ``/key/…/`` instead."""
 
-    TOKEN = re.compile(r"^/key/[^/]+/")
-
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, dict) and isinstance(record.args.get("path"), str):
-            record.args = {**record.args, "path": self.TOKEN.sub("/key/…/", record.args["path"])}
+            record.args = {**record.args, "path": without_token(record.args["path"])}
         return True
 
 

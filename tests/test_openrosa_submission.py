@@ -122,6 +122,25 @@ def test_head_and_get_on_submission_answer_204_with_the_accepted_content_length(
         assert response.header("X-OpenRosa-Version") == "1.0"
 
 
+def test_other_methods_on_submission_are_405_naming_the_allowed_ones(client, token):
+    response = client.put(f"/key/{token}/o/hillnet/submission", data=b"x")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD, POST"
+
+
+def test_an_unexpected_failure_is_500_with_a_message_and_nothing_is_stored(phone, session, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr("formserver.openrosa.submission.ingest", broken)
+    response = post(phone, instance_xml("simple", "1", "uuid:failing"))
+    assert response.status == 500
+    assert "nothing was kept" in response.message and bilingual(response.message)
+    assert count(session, Submission) == 0
+    monkeypatch.undo()
+    assert post(phone, instance_xml("simple", "1", "uuid:failing")).status == 201
+
+
 def test_attachments_expected_counts_binary_fields_with_a_value_in_repeats_too(phone, session):
     body = (
         "<name>A</name><photo>p.jpg</photo>"

@@ -11,14 +11,14 @@ with HTTP Digest), and each device account's is ``{base}/key/{token}/o/{slug}``
     HEAD/GET  /submission                   204 with the largest request we take
     POST      /submission                   a submission and its files
 
-Routes only translate: ``auth.authenticate`` says who is asking,
-``submissions.ingest`` stores, ``formats`` writes the XML answers, and every
-``Problem`` becomes an OpenRosa answer in ``problem_answer``.
+``/submission`` is a plain WSGI application in front of Flask (submission.py):
+it is most of what phones ask. Routes only translate: ``auth.authenticate``
+says who is asking, ``formats`` writes the XML answers, and every ``Problem``
+becomes an OpenRosa answer in ``answers.problem_answer``.
 """
 
 from __future__ import annotations
 
-import logging
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, g, request, send_file
@@ -28,13 +28,11 @@ from .. import forms as forms_module
 from ..db import request_session
 from ..models import Form, FormAssignment, FormState, FormVersion
 from ..problems import Problem
-from ..submissions import ingest
 from . import formats
-from .auth import Access, authenticate, challenges
+from .answers import OPENROSA_HEADERS, problem_answer
+from .auth import Access, authenticate
 from .connections import ThreadConnections
-from .multipart import drain, read_upload
-
-log = logging.getLogger(__name__)
+from .submission import SubmissionEndpoint
 
 blueprint = Blueprint("openrosa", __name__)
 
@@ -90,10 +88,10 @@ def _xml(body: bytes, status: int = 200) -> Response:
 
 
 @blueprint.record_once
-def _keep_connections(state) -> None:
-    state.app.extensions["formserver.openrosa.connections"] = ThreadConnections(
-        state.app.extensions["formserver.db"].engine
-    )
+def _keep_connections_and_answer_submissions(state) -> None:
+    extensions = state.app.extensions
+    extensions["formserver.openrosa.connections"] = ThreadConnections(extensions["formserver.db"].engine)
+    state.app.wsgi_app = SubmissionEndpoint(extensions, state.app.wsgi_app)
 
 
 @blueprint.before_request
@@ -104,28 +102,23 @@ def _thread_session() -> None:
 
 @blueprint.after_request
 def _openrosa_headers(response: Response) -> Response:
-    response.headers["X-OpenRosa-Version"] = "1.0"
-    response.headers.setdefault("Cache-Control", "no-cache")
+    for name, value in OPENROSA_HEADERS:
+        response.headers.setdefault(name, value)
     return response
 
 
 @blueprint.errorhandler(Problem)
-def problem_answer(problem: Problem) -> Response:
-    """Every domain problem becomes an OpenRosaResponse with a short Thai / English message."""
-    response = _xml(formats.openrosa_response(problem.bilingual, nature="error"), problem.status)
-    if problem.status == 401:
-        if (request.view_args or {}).get("token") is not None:
-            response.headers["WWW-Authenticate"] = f'Bearer realm="{_settings().digest_realm}", error="invalid_token"'
-        else:
-            for value in challenges(_settings(), https=request.scheme == "https", stale=bool(problem.values.get("stale"))):
-                response.headers.add("WWW-Authenticate", value)
-    if request.method == "POST":
-        # Read what the phone is still sending, so it sees this answer and not a reset connection.
-        if not drain(request.stream, at_most=2 * _settings().accept_content_length + (16 << 20)):
-            response.headers["Connection"] = "close"
-    if problem.status >= 400 and problem.status != 401:
-        log.info("openrosa %s %s: %s", request.method, request.path, problem.code)
-    return response
+def _problem(problem: Problem) -> Response:
+    status, headers, body = problem_answer(
+        problem,
+        _settings(),
+        method=request.method,
+        path=request.path,
+        token_url=(request.view_args or {}).get("token") is not None,
+        https=request.scheme == "https",
+        stream=request.stream,
+    )
+    return Response(body, status=status, headers=headers)
 
 
 # --------------------------------------------------------------------------- forms
@@ -223,48 +216,3 @@ def media(slug: str, form_id: str, filename: str, token: str | None = None):
             response.headers["Cache-Control"] = "no-cache"
             return response
     raise Problem("media.not_found", form_id=form_id, filename=filename)
-
-
-# --------------------------------------------------------------------------- submissions
-
-RECEIVED = "ได้รับข้อมูลแล้ว / Submission received."
-EDIT_RECEIVED = "ได้รับข้อมูลที่แก้ไขแล้ว / Edited submission received."
-
-
-@_route("/submission", "submission", methods=["GET", "POST"])
-def submission(slug: str, token: str | None = None):
-    access = _require("submission.create", "submission.forbidden")
-    settings = _settings()
-    if request.method != "POST":
-        response = Response(status=204)
-        response.headers["X-OpenRosa-Accept-Content-Length"] = str(settings.accept_content_length)
-        return response
-    session = request_session()
-    if session.in_transaction():
-        # No transaction stays open while the phone uploads (on SQLite it would hold the write lock).
-        session.rollback()
-    upload = read_upload(request.stream, request.headers.get("Content-Type"), _blobs(), limit=settings.accept_content_length)
-    try:
-        if upload.too_large is not None:
-            raise Problem(
-                "submission.too_large",
-                filename=upload.too_large,
-                limit_mb=f"{settings.accept_content_length / 1_000_000:g}",
-            )
-        if upload.xml is None:
-            raise Problem("submission.no_xml")
-        outcome = ingest(
-            session,
-            _blobs(),
-            access.organisation,
-            upload.xml,
-            upload.files,
-            user=access.user,
-            app_user=access.app_user,
-            device_id=request.args.get("deviceID"),
-            user_agent=request.headers.get("User-Agent"),
-        )
-    finally:
-        upload.discard()
-    message = EDIT_RECEIVED if outcome.status == "edit" else RECEIVED
-    return _xml(formats.openrosa_response(message), 201)

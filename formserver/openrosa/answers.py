@@ -1,0 +1,49 @@
+"""What a phone is told when something is wrong: one OpenRosa answer for every ``Problem``.
+
+Shared by the Flask routes (form list, downloads) and the plain WSGI ``/submission``
+endpoint, so that a phone gets the same answer from both.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import BinaryIO
+
+from ..config import Settings
+from ..problems import Problem
+from . import formats
+from .auth import challenges
+from .multipart import drain
+
+log = logging.getLogger(__name__)
+
+# Every OpenRosa answer carries these; nothing a phone fetches may be cached for long.
+OPENROSA_HEADERS = [("X-OpenRosa-Version", "1.0"), ("Cache-Control", "no-cache")]
+
+_TOKEN = re.compile(r"^/key/[^/]+/")
+
+
+def without_token(path: str) -> str:
+    """A path fit for a log: a device account's token is its password."""
+    return _TOKEN.sub("/key/…/", path)
+
+
+def problem_answer(
+    problem: Problem, settings: Settings, *, method: str, path: str, token_url: bool, https: bool, stream: BinaryIO
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body of the answer to a problem, with a short Thai / English message."""
+    headers = [("Content-Type", formats.CONTENT_TYPE)]
+    if problem.status == 401:
+        if token_url:
+            headers.append(("WWW-Authenticate", f'Bearer realm="{settings.digest_realm}", error="invalid_token"'))
+        else:
+            stale = bool(problem.values.get("stale"))
+            headers += [("WWW-Authenticate", value) for value in challenges(settings, https=https, stale=stale)]
+    if method == "POST":
+        # Read what the phone is still sending, so it sees this answer and not a reset connection.
+        if not drain(stream, at_most=2 * settings.accept_content_length + (16 << 20)):
+            headers.append(("Connection", "close"))
+    if problem.status >= 400 and problem.status != 401:
+        log.info("openrosa %s %s: %s", method, without_token(path), problem.code)
+    return problem.status, headers, formats.openrosa_response(problem.bilingual, nature="error")
