@@ -1,4 +1,4 @@
-"""Engine, one session per request, and ``session_scope()`` for the command line and jobs."""
+"""Engine, one session per request, ``session_scope()`` for the command line and jobs, and ``read_first()``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import current_app, g
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
@@ -93,3 +93,56 @@ def close_request_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+# --------------------------------------------------------------------------- reads outside a transaction
+
+_COMPILED: dict[tuple[int, str], tuple[str, tuple[str, ...] | None, tuple[str, ...], dict]] = {}
+
+
+def read_first(session: Session, statement, parameters: dict) -> dict | None:
+    """The first row (as a dict) of a read that decides who a phone is, run outside any transaction.
+
+    Every phone request starts with such a read, and a submission's form is found with one. Run in a transaction it would, on
+    SQLite, take the write lock (the engine begins every transaction IMMEDIATE) for
+    as long as the request lasts, uploads included; on PostgreSQL it would cost a
+    BEGIN and a ROLLBACK round trip. So, when the session is bound to a kept
+    connection with no transaction open, the statement goes straight to the driver
+    in autocommit mode: a single consistent read, no lock held afterwards.
+    Columns come back as the driver gives them (use it for ids, text and flags).
+    """
+    bind = session.get_bind()
+    if not isinstance(bind, Connection) or session.in_transaction() or bind.in_transaction() or bind.invalidated:
+        row = session.connection().execute(statement, parameters).first()
+        return dict(row._mapping) if row is not None else None
+    dialect = bind.dialect
+    key = (id(statement), dialect.name)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        sql = statement.compile(dialect=dialect)
+        compiled = _COMPILED[key] = (
+            str(sql),
+            tuple(sql.positiontup) if sql.positional else None,
+            tuple(column.name for column in statement.selected_columns),
+            {name: bind.value for name, bind in sql.binds.items() if bind.value is not None},  # e.g. a LIMIT
+        )
+    text, positions, names, fixed = compiled
+    parameters = {**fixed, **parameters}
+    arguments = tuple(parameters[name] for name in positions) if positions is not None else parameters
+    driver = bind.connection.driver_connection
+    try:
+        if dialect.name == "postgresql":
+            driver.autocommit = True
+            try:
+                cursor = driver.execute(text, arguments)
+                row = cursor.fetchone()
+            finally:
+                driver.autocommit = False
+        else:  # SQLite, whose driver connection runs statements outside BEGIN in autocommit (see db.py)
+            cursor = driver.execute(text, arguments)
+            row = cursor.fetchone()
+            cursor.close()
+    except Exception:
+        bind.invalidate()  # whatever went wrong, the next request starts on a fresh connection
+        raise
+    return dict(zip(names, row)) if row is not None else None

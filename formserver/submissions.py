@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .appusers import assigned
+from .db import read_first
 from .models import (
     AppUser,
     Form,
@@ -213,13 +214,8 @@ def read_instance(xml: bytes) -> Instance:
 
 
 def _child(element, name: str):
-    """The first child with this local name (meta may be ``orx:meta``)."""
-    if element is None:
-        return None
-    for child in element:
-        if isinstance(child.tag, str) and local_name(child) == name:
-            return child
-    return None
+    """The first child element with this local name, in any namespace or none (meta may be ``orx:meta``)."""
+    return element.find("{*}" + name) if element is not None else None
 
 
 def _text(element) -> str:
@@ -286,7 +282,14 @@ def _target_query(with_version: bool):
     form, version, assignment = Form.__table__, FormVersion.__table__, FormAssignment.__table__
     has_assignments = exists().where(assignment.c.form_id == form.c.id).correlate(form)
     query = (
-        select(form.c.id, form.c.state, version.c.id, version.c.version, version.c.xform_md5, has_assignments)
+        select(
+            form.c.id.label("form_pk"),
+            form.c.state,
+            version.c.id.label("version_pk"),
+            version.c.version,
+            version.c.xform_md5,
+            has_assignments.label("has_assignments"),
+        )
         .select_from(form.join(version, version.c.form_id == form.c.id))
         .where(form.c.organisation_id == bindparam("organisation_pk"), form.c.form_id == bindparam("form_id"))
     )
@@ -306,11 +309,13 @@ def find_target(session: Session, organisation: Organisation, form_id: str, vers
     """The form and version an instance names, in one query; 404 problems when either is unknown.
 
     An instance without a version attribute is taken as the version phones are served.
+    Read outside the storing transaction (``read_first``): a form closed a moment later
+    changes nothing, and the read costs no lock and less CPU.
     """
     parameters = {"organisation_pk": organisation.id, "form_id": form_id}
     if version is not None:
         parameters["version"] = version
-    row = session.connection().execute(_TARGET[version is not None], parameters).first()
+    row = read_first(session, _TARGET[version is not None], parameters)
     if row is None:
         known = session.scalar(
             select(Form.id).where(Form.organisation_id == organisation.id, Form.form_id == form_id)
@@ -318,7 +323,9 @@ def find_target(session: Session, organisation: Organisation, form_id: str, vers
         if known is None:
             raise Problem("submission.unknown_form", form_id=form_id)
         raise Problem("submission.unknown_version", form_id=form_id, version=version or "-")
-    return Target(row[0], form_id, row[1], row[2], row[3], row[4], bool(row[5]))
+    return Target(
+        row["form_pk"], form_id, row["state"], row["version_pk"], row["version"], row["xform_md5"], bool(row["has_assignments"])
+    )
 
 
 # --------------------------------------------------------------------------- ingest

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from formserver import accounts, appusers, create_app, forms, submissions
+from formserver.openrosa.multipart import multipart_boundary
 from formserver.models import AuditEvent, Submission, SubmissionAttachment, SubmissionConflict
 from formserver.problems import Problem
 
@@ -139,6 +140,23 @@ def test_an_unexpected_failure_is_500_with_a_message_and_nothing_is_stored(phone
     assert count(session, Submission) == 0
     monkeypatch.undo()
     assert post(phone, instance_xml("simple", "1", "uuid:failing")).status == 201
+
+
+@pytest.mark.parametrize(
+    ("content_type", "boundary"),
+    [
+        ("multipart/form-data; boundary=----OkHttp123", "----OkHttp123"),
+        ('Multipart/Form-Data; charset=utf-8; boundary="a b:c"', "a b:c"),
+        ("multipart/form-data;boundary=x", "x"),
+        ("multipart/form-data", None),
+        ("multipart/form-data; boundary=", None),
+        ("multipart/mixed; boundary=x", None),
+        ("text/xml", None),
+        (None, None),
+    ],
+)
+def test_the_boundary_is_read_from_a_multipart_form_data_content_type(content_type, boundary):
+    assert multipart_boundary(content_type) == boundary
 
 
 def test_attachments_expected_counts_binary_fields_with_a_value_in_repeats_too(phone, session):

@@ -29,9 +29,9 @@ from werkzeug.datastructures import Authorization
 from .. import permissions
 from ..accounts import password_matches
 from ..config import Settings
+from ..db import read_first
 from ..models import AppUser, Organisation, User
 from ..problems import Problem
-from .connections import read_first
 
 NONCE_LIFETIME = 3600  # seconds
 APP_USER_VERBS = frozenset({"organisation.read", "form.list_open", "submission.create"})

@@ -40,9 +40,8 @@ class Upload:
 
 def read_upload(stream: BinaryIO, content_type: str | None, blobs: BlobStore, *, limit: int) -> Upload:
     """Decode a ``multipart/form-data`` submission; raises ``Problem`` for a body that is not one."""
-    mimetype, options = parse_options_header(content_type or "")
-    boundary = options.get("boundary")
-    if mimetype != "multipart/form-data" or not boundary:
+    boundary = multipart_boundary(content_type)
+    if not boundary:
         raise Problem("submission.no_xml")
     upload = Upload()
     try:
@@ -51,6 +50,25 @@ def read_upload(stream: BinaryIO, content_type: str | None, blobs: BlobStore, *,
         upload.discard()
         raise
     return upload
+
+
+def multipart_boundary(content_type: str | None) -> str | None:
+    """The boundary of a ``multipart/form-data`` Content-Type, or None.
+
+    A boundary cannot contain ``;`` or ``"`` (RFC 2046), so splitting at ``;`` is exact;
+    werkzeug's general header parser (regular expressions) was a third of reading an upload.
+    """
+    mimetype, _, parameters = (content_type or "").partition(";")
+    if mimetype.strip().lower() != "multipart/form-data":
+        return None
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "boundary":
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value or None
+    return None
 
 
 class _Reader:
