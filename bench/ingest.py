@@ -1,7 +1,7 @@
 """Benchmark of submission ingest: Collect-like phones against a real ``formserver serve``.
 
     .venv/bin/python bench/ingest.py [--databases sqlite postgresql] [--concurrency 1 8 32]
-                                     [--seconds 15] [--max-submissions 4000] [--runs 3]
+                                     [--seconds 15] [--max-submissions 8000] [--runs 3]
                                      [--postgresql-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
                                      [--workers N] [--threads N]
 
@@ -18,7 +18,7 @@ runs for ``--seconds`` or ``--max-submissions``, whichever comes first.
 
 Printed per level: submissions per second (HEAD+POST pairs answered 201), the
 p50/p95/p99 latency of a submission (HEAD+POST, as a phone waits for it), and the
-server's memory: the sum of the RSS of the gunicorn master and its workers, read
+server's memory: the sum of the RSS of the server process and its workers, read
 from /proc during the level (peak); and the CPU time used per submission by the
 server processes, by the PostgreSQL backends serving them, and by this client
 (all on the same cores), and the share of the CPUs other processes on the machine
@@ -469,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"])
     parser.add_argument("--concurrency", nargs="+", type=int, default=[1, 8, 32])
     parser.add_argument("--seconds", type=float, default=15)
-    parser.add_argument("--max-submissions", type=int, default=4000)
+    parser.add_argument("--max-submissions", type=int, default=8000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--postgresql-url", default=os.environ.get("FORMSERVER_BENCH_POSTGRESQL_URL", DEFAULT_PG))
     parser.add_argument("--workers", type=int, default=None, help="default: formserver serve's own default")
