@@ -699,7 +699,7 @@ def test_generated_row_functions_and_cell_by_cell_rows_give_the_same_xml(tmp_pat
                 sheet.write_row(row)  # makes the function and grows the column letters
                 function = sheet._row_functions.get(tuple(map(type, row)))
                 if function is not None:
-                    fast = function(row, "7")
+                    fast = function(row, "7", sheet._link_byte_cell)
                     if fast is not None:
                         assert fast.encode("latin-1") == sheet._render_cells(row, "7").encode("utf-8"), row
                         compared += 1

@@ -564,7 +564,7 @@ def _datetime_serial(value: _dt.datetime) -> float | None:
 # --------------------------------------------------------------------------
 
 _NONE_TYPE = type(None)
-_PROFILE_TYPES = frozenset({str, int, float, bool, _NONE_TYPE, _dt.date, _dt.datetime, Decimal})
+_PROFILE_TYPES = frozenset({str, int, float, bool, _NONE_TYPE, _dt.date, _dt.datetime, Decimal, Hyperlink})
 _MAX_PROFILES_PER_SHEET = 24
 _MAX_SIGNATURES = 4096  # remembered per sheet
 _MAX_COMPILED = 256  # row functions kept for all sheets
@@ -607,11 +607,15 @@ _CELL_EXPRESSIONS = {
     Decimal: """(f'<c r="COL{r}"><v>{x}</v></c>' """
              """if x.is_finite() and -300 < x.adjusted() < 300 else CELL("COL", r, x))""",
     str: """f'<c r="COL{r}" t="inlineStr"><is><t>{s[INDEX]}</t></is></c>'""",
+    Hyperlink: """LINK("COL", r, x)""",
 }
 
 
 def _row_function_source(profile: tuple, columns: list[str]) -> str:
-    """Python source of ``render(v, r)``: the row XML (byte text) or None.
+    """Python source of ``render(v, r, LINK)``: the row XML (byte text) or None.
+
+    ``LINK(column, r, link)`` is the sheet's hyperlink cell (byte text): the
+    sheet keeps the link's address.
 
     For the profile (int, str, None): checks the text of v[1], then
 
@@ -623,7 +627,7 @@ def _row_function_source(profile: tuple, columns: list[str]) -> str:
 
     The only names in the source are column letters and positions.
     """
-    lines = ["def render(v, r):", "    try:"]
+    lines = ["def render(v, r, LINK):", "    try:"]
     strings = {index: number for number, index in
                enumerate(index for index, kind in enumerate(profile) if kind is str)}
     if strings:
@@ -850,7 +854,7 @@ class Sheet:
                 function = self._row_functions[signature]
             except KeyError:
                 function = self._function_for(signature)
-            xml = function(values, r) if function is not None else None
+            xml = function(values, r, self._link_byte_cell) if function is not None else None
             if xml is None:
                 xml = _byte_text(self._render_cells(values, r))
         else:
@@ -950,6 +954,10 @@ class Sheet:
             text_s, _, _, _, _, link_s = _STYLE_ATTRIBUTES[style]
             return self._link_cell(column, r, value, text_s, link_s)
         return _value_cell(column, r, value, style)
+
+    def _link_byte_cell(self, column: str, r: str, link: Hyperlink) -> str:
+        """A hyperlink cell of a row without style, as byte text (for row functions)."""
+        return _byte_text(self._link_cell(column, r, link, "", ' s="5"'))
 
     def _link_cell(self, column: str, r: str, link: Hyperlink, text_s: str, link_s: str) -> str:
         url = _ILLEGAL_XML.sub("", str(link.url or "")).strip()
