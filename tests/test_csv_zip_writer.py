@@ -158,3 +158,24 @@ def test_streams_large_tables_to_a_non_seekable_target():
     archive.close()
     rows = rows_of(files(bytes(sink.data))["big.csv"])
     assert len(rows) == 100_000 and rows[-1] == ["99999", "สมชาย ใจดี", "yes"]
+
+
+def test_generated_row_converters_make_the_same_fields_as_value_by_value():
+    import random
+
+    from formserver.exports import csvzip
+
+    class Text(str):
+        pass
+
+    rng = random.Random(5)
+    values = [
+        None, "", "plain", "=1+1", "+66812345678", "-5", "@SUM(A1)", "\tx", "\rx", "0570189001238", THAI[0],
+        0, -3, 2**70, 1.5, float("nan"), True, False, dt.date(2024, 5, 1), dt.datetime(2024, 5, 1, 13, 45, 30),
+        dt.datetime(2024, 5, 1, 13, 45, tzinfo=dt.timezone(dt.timedelta(hours=7))), dt.time(7, 30),
+        Hyperlink("https://example.org/a b", "photo"), Hyperlink("=cmd|' /C calc'!A0"), Decimal("12.50"), Text("=x"),
+    ]
+    for _ in range(500):
+        row = [rng.choice(values) for _ in range(rng.randrange(1, 12))]
+        converter = csvzip._converter(tuple(map(type, row)))
+        assert converter(row) == [csvzip._field(value) for value in row], row

@@ -96,6 +96,40 @@ def _safe_file_name(name: object) -> str:
     return text
 
 
+# Row converters: a row's fields are made by a function generated for the
+# row's value types (one list display, no call per value), cached by those
+# types; values of types the table below does not name go through _field.
+_FORMULA_FIRST = frozenset(_FORMULA_STARTS)
+_FIELD_EXPRESSIONS = {
+    str: "(x if (x := v[{i}])[:1] not in FIRST else GUARD(x))",
+    type(None): "v[{i}]",
+    int: "v[{i}]",
+    float: "v[{i}]",
+    bool: '("true" if v[{i}] else "false")',
+    _dt.date: "v[{i}].isoformat()",
+    _dt.datetime: "v[{i}].isoformat()",
+    _dt.time: "v[{i}].isoformat()",
+}
+_CONVERTERS: dict[tuple, object] = {}
+_MAX_CONVERTERS = 4096
+
+
+def _converter(signature: tuple):
+    """The (cached) function making the CSV fields of a row whose values have these types."""
+    function = _CONVERTERS.get(signature)
+    if function is None:
+        cells = ", ".join(
+            _FIELD_EXPRESSIONS.get(kind, "FIELD(v[{i}])").format(i=index) for index, kind in enumerate(signature)
+        )
+        namespace = {"__builtins__": {}, "FIRST": _FORMULA_FIRST, "GUARD": guard_formula, "FIELD": _field}
+        exec(compile(f"def fields(v):\n    return [{cells}]\n", "<csv row>", "exec"), namespace)  # noqa: S102
+        function = namespace["fields"]
+        if len(_CONVERTERS) >= _MAX_CONVERTERS:
+            _CONVERTERS.clear()
+        _CONVERTERS[signature] = function
+    return function
+
+
 class _Sink:
     """What csv.writer writes to: rows land in a list of strings."""
 
@@ -127,7 +161,11 @@ class CsvSheet:
         if not self._open:
             raise RuntimeError(f"{self.name!r} is finished")
         buffer = self._buffer
-        self._writer.writerow([_field(value) for value in values])
+        if type(values) is not list and type(values) is not tuple:
+            values = list(values)
+        signature = tuple(map(type, values))
+        convert = _CONVERTERS.get(signature) or _converter(signature)
+        self._writer.writerow(convert(values))
         self.rows_written += 1
         self._buffered += len(buffer[-1])
         if self._buffered > _FLUSH_CHARS:
