@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import urllib.error
 import urllib.request
 
 from .servers import formserver_executable, running_server
@@ -25,3 +26,18 @@ def test_setup_then_serve_answers_on_the_home_page(environment, tmp_path):
             assert "formserver" in response.read().decode("utf-8")
         server = urllib.request.urlopen(base + "/").headers.get("Server", "")
         assert "Werkzeug" not in server, "a production WSGI server, not Flask's development server"
+
+
+def test_the_access_log_names_every_request_but_never_a_device_token(environment, tmp_path):
+    log = tmp_path / "server.log"
+    token = "SecretDeviceToken0123456789"
+    with running_server(environment, log=log) as (base, _pid):
+        for path in (f"/key/{token}/o/hillnet/submission", f"/key/{token}/o/hillnet/formList"):
+            request = urllib.request.Request(base + path, method="HEAD")
+            try:
+                urllib.request.urlopen(request).close()
+            except urllib.error.HTTPError as refused:
+                assert refused.code == 401
+    written = log.read_text()
+    assert "/key/…/o/hillnet/submission" in written and "/key/…/o/hillnet/formList" in written
+    assert token not in written
