@@ -138,6 +138,57 @@ def assigned(session: Session, form_pk: int, *, user: User | None = None, app_us
     return bool(session.scalar(select(exists().where(FormAssignment.form_id == form_pk, condition))))
 
 
+def assignments_of(session: Session, form: Form) -> list[str]:
+    """Who a form is assigned to, as people read it: ``device NAME`` and e-mail addresses; empty = everyone."""
+    names = []
+    for assignment in session.scalars(select(FormAssignment).where(FormAssignment.form_id == form.id)):
+        if assignment.app_user_id is not None:
+            names.append(f"device {session.get(AppUser, assignment.app_user_id).name}")
+        else:
+            names.append(session.get(User, assignment.user_id).email)
+    return sorted(names)
+
+
+def assign_form(
+    session: Session, form: Form, *, user: User | None = None, app_user: AppUser | None = None, actor: User | None = None
+) -> None:
+    """Restrict ``form`` to the accounts assigned to it (this one added); assigning twice changes nothing.
+
+    A person must be a member of the form's organisation, a device account must belong to it.
+    """
+    organisation = session.get(Organisation, form.organisation_id)
+    if app_user is not None:
+        if app_user.organisation_id != organisation.id:
+            raise Problem("appuser.not_found", name=app_user.name)
+        values, who = {"app_user_id": app_user.id}, f"device {app_user.name}"
+    else:
+        if not any(m.organisation_id == organisation.id for m in user.memberships):
+            raise Problem("member.not_found", email=user.email, slug=organisation.slug)
+        values, who = {"user_id": user.id}, user.email
+    if assigned(session, form.id, user=user, app_user=app_user):
+        return
+    session.add(FormAssignment(form_id=form.id, **values))
+    session.flush()
+    audit.record(session, "form.assign", organisation=organisation, user=actor, target=form.form_id, to=who)
+
+
+def unassign_form(
+    session: Session, form: Form, *, user: User | None = None, app_user: AppUser | None = None, actor: User | None = None
+) -> None:
+    """Remove one assignment; a form left without any is open to every account of its organisation again."""
+    if app_user is not None:
+        condition, who = FormAssignment.app_user_id == app_user.id, f"device {app_user.name}"
+    else:
+        condition, who = FormAssignment.user_id == user.id, user.email
+    assignment = session.scalar(select(FormAssignment).where(FormAssignment.form_id == form.id, condition))
+    if assignment is None:
+        raise Problem("form.not_assigned", form_id=form.form_id, who=who)
+    session.delete(assignment)
+    session.flush()
+    organisation = session.get(Organisation, form.organisation_id)
+    audit.record(session, "form.unassign", organisation=organisation, user=actor, target=form.form_id, to=who)
+
+
 def collect_settings(server_url: str, project_name: str) -> dict:
     """ODK Collect's settings for a project whose server is ``server_url`` (a token URL needs no password)."""
     return {

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import accounts, forms, migrate
+from . import accounts, appusers, forms, migrate
 from .config import Settings
 from .db import Database
 from .models import Organisation, User
@@ -95,6 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
     publish = form.add_parser("publish", help="publish the newest draft")
     publish.add_argument("slug")
     publish.add_argument("form_id")
+    for action, words in (("assign", "only these accounts may see and fill it"), ("unassign", "remove one assignment")):
+        assignment = form.add_parser(action, help=f"assign the form to a device account or a person: {words}")
+        assignment.add_argument("slug")
+        assignment.add_argument("form_id")
+        who = assignment.add_mutually_exclusive_group(required=True)
+        who.add_argument("--app-user", metavar="NAME", help="a device account of the organisation")
+        who.add_argument("--user", metavar="EMAIL", help="a member of the organisation")
+    assignments = form.add_parser("assignments", help="who the form is assigned to (nobody: everyone may fill it)")
+    assignments.add_argument("slug")
+    assignments.add_argument("form_id")
 
     serve = sub.add_parser("serve", help="serve with a production WSGI server")
     serve.add_argument("--host", default="127.0.0.1")
@@ -241,6 +251,40 @@ def form_publish(context: Context, args) -> None:
         version = forms.newest_version(session, forms.form_by_id(session, organisation, args.form_id))
         forms.publish(session, version)
         print(f"{args.form_id} {version.version} published")
+
+
+def _assignee(session, organisation, args) -> dict:
+    if args.app_user:
+        return {"app_user": appusers.app_user_by_name(session, organisation, args.app_user)}
+    return {"user": accounts.user_by_email(session, args.user)}
+
+
+@command("form assign")
+def form_assign(context: Context, args) -> None:
+    with context.session() as session:
+        organisation = accounts.organisation_by_slug(session, args.slug)
+        form = forms.form_by_id(session, organisation, args.form_id)
+        appusers.assign_form(session, form, **_assignee(session, organisation, args))
+        print(f"{form.form_id} assigned to: {', '.join(appusers.assignments_of(session, form))}")
+
+
+@command("form unassign")
+def form_unassign(context: Context, args) -> None:
+    with context.session() as session:
+        organisation = accounts.organisation_by_slug(session, args.slug)
+        form = forms.form_by_id(session, organisation, args.form_id)
+        appusers.unassign_form(session, form, **_assignee(session, organisation, args))
+        left = appusers.assignments_of(session, form)
+        print(f"{form.form_id} assigned to: {', '.join(left)}" if left else f"{form.form_id} is open to every account of {organisation.slug}")
+
+
+@command("form assignments")
+def form_assignments(context: Context, args) -> None:
+    with context.session() as session:
+        organisation = accounts.organisation_by_slug(session, args.slug)
+        form = forms.form_by_id(session, organisation, args.form_id)
+        for name in appusers.assignments_of(session, form):
+            print(name)
 
 
 @command("setup")

@@ -35,6 +35,9 @@ CATALOGUE: dict[str, Kind] = {
         "แบบฟอร์ม {form_id} มีเวอร์ชัน {version} ที่เนื้อหาต่างกันอยู่แล้ว โปรดเปลี่ยน version ในแผ่นงาน settings "
         "ก่อนอัปโหลดใหม่",
     ),
+    "form.not_assigned": Kind(
+        404, "Form {form_id} is not assigned to {who}.", "แบบฟอร์ม {form_id} ไม่ได้มอบหมายให้ {who}"
+    ),
     "form.not_found": Kind(404, "There is no form {form_id} here.", "ไม่พบแบบฟอร์ม {form_id}"),
     "form.version_not_found": Kind(
         404, "Form {form_id} has no version {version}.", "แบบฟอร์ม {form_id} ไม่มีเวอร์ชัน {version}"
@@ -73,6 +76,9 @@ CATALOGUE: dict[str, Kind] = {
     ),
     "member.bad_role": Kind(
         400, "{role} is not a role: use manager, collector or viewer.", "{role} ไม่ใช่บทบาท: ใช้ manager, collector หรือ viewer"
+    ),
+    "member.not_found": Kind(
+        404, "{email} is not a member of organisation {slug}.", "{email} ไม่ได้เป็นสมาชิกของหน่วยงาน {slug}"
     ),
     "member.last_manager": Kind(
         409,

@@ -148,3 +148,42 @@ def test_submission_conflicts_lists_kept_aside_resubmissions_and_conflict_shows_
     assert code == 1 and "no kept-aside submission 999" in err
     session.expire_all()
     assert submissions.conflicts_of(session, organisation, unresolved_only=False)[0].resolution == "take_new"
+
+
+def _listed(phone: CollectClient) -> list[str]:
+    ns = "{http://openrosa.org/xforms/xformsList}"
+    return sorted(xform.findtext(f"{ns}formID") for xform in phone.form_list().xml().findall(f"{ns}xform"))
+
+
+def test_form_assign_restricts_a_form_to_the_assigned_accounts_and_unassign_opens_it_again(run, client, session, blobs, organisation):
+    forms.add_form_version(session, blobs, organisation, as_xform(simple_form(form_id="visit")), "visit.xml")
+    first = appusers.create_app_user(session, organisation, "first phone").token
+    appusers.create_app_user(session, organisation, "second phone")
+    collector = accounts.create_user(session, "collector@hill.org", "a long password", realm="formserver")
+    accounts.add_member(session, organisation, collector, "collector")
+    outsider = accounts.create_user(session, "outsider@river.org", "a long password", realm="formserver")
+    session.commit()
+    phone = CollectClient(f"http://formserver.test/key/{first}/o/hillnet", FlaskTransport(client, session.commit))
+    assert _listed(phone) == ["visit"]
+
+    code, out, _ = run("form", "assign", "hillnet", "visit", "--app-user", "second phone")
+    assert code == 0 and out.strip() == "visit assigned to: device second phone"
+    assert run("form", "assign", "hillnet", "visit", "--user", "collector@hill.org")[0] == 0
+    assert run("form", "assign", "hillnet", "visit", "--user", "collector@hill.org")[0] == 0  # twice: no change
+    assert run("form", "assignments", "hillnet", "visit")[1].splitlines() == ["collector@hill.org", "device second phone"]
+    assert _listed(phone) == []
+    refused = phone.send_instance(instance_xml("visit", "1", "uuid:unassigned")).last
+    assert refused.status == 403 and "not assigned" in refused.message
+
+    code, _, err = run("form", "assign", "hillnet", "visit", "--user", outsider.email)
+    assert code == 1 and "not a member of organisation hillnet" in err
+    code, _, err = run("form", "unassign", "hillnet", "visit", "--app-user", "first phone")
+    assert code == 1 and "not assigned to device first phone" in err
+
+    assert run("form", "unassign", "hillnet", "visit", "--app-user", "second phone")[0] == 0
+    code, out, _ = run("form", "unassign", "hillnet", "visit", "--user", "collector@hill.org")
+    assert code == 0 and "open to every account of hillnet" in out
+    assert _listed(phone) == ["visit"]
+    session.expire_all()
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("form.%assign"))).all()
+    assert sorted(actions) == ["form.assign", "form.assign", "form.unassign", "form.unassign"]
