@@ -177,5 +177,5 @@ def test_generated_row_converters_make_the_same_fields_as_value_by_value():
     ]
     for _ in range(500):
         row = [rng.choice(values) for _ in range(rng.randrange(1, 12))]
-        converter = csvzip._converter(tuple(map(type, row)))
+        converter = csvzip._converter(len(row))
         assert converter(row) == [csvzip._field(value) for value in row], row

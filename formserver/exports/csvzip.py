@@ -96,37 +96,24 @@ def _safe_file_name(name: object) -> str:
     return text
 
 
-# Row converters: a row's fields are made by a function generated for the
-# row's value types (one list display, no call per value), cached by those
-# types; values of types the table below does not name go through _field.
+# Row converters: a row's fields are made by a function generated for rows
+# of its width, one list display with an inline test per value, so that
+# the common values (text that is not formula-like, numbers, None) cost no
+# call; any other value goes through _field.
 _FORMULA_FIRST = frozenset(_FORMULA_STARTS)
-_FIELD_EXPRESSIONS = {
-    str: "(x if (x := v[{i}])[:1] not in FIRST else GUARD(x))",
-    type(None): "v[{i}]",
-    int: "v[{i}]",
-    float: "v[{i}]",
-    bool: '("true" if v[{i}] else "false")',
-    _dt.date: "v[{i}].isoformat()",
-    _dt.datetime: "v[{i}].isoformat()",
-    _dt.time: "v[{i}].isoformat()",
-}
-_CONVERTERS: dict[tuple, object] = {}
-_MAX_CONVERTERS = 4096
+_PLAIN_TYPES = frozenset({str, int, float, type(None)})
+_PLAIN_FIELD = "(FIELD(x) if (x := v[{i}]).__class__ not in PLAIN or x.__class__ is str and x[:1] in FIRST else x)"
+_CONVERTERS: dict[int, object] = {}
 
 
-def _converter(signature: tuple):
-    """The (cached) function making the CSV fields of a row whose values have these types."""
-    function = _CONVERTERS.get(signature)
+def _converter(width: int):
+    """The (cached) function making the CSV fields of a row of ``width`` values."""
+    function = _CONVERTERS.get(width)
     if function is None:
-        cells = ", ".join(
-            _FIELD_EXPRESSIONS.get(kind, "FIELD(v[{i}])").format(i=index) for index, kind in enumerate(signature)
-        )
-        namespace = {"__builtins__": {}, "FIRST": _FORMULA_FIRST, "GUARD": guard_formula, "FIELD": _field}
+        cells = ", ".join(_PLAIN_FIELD.format(i=index) for index in range(width))
+        namespace = {"__builtins__": {}, "str": str, "PLAIN": _PLAIN_TYPES, "FIRST": _FORMULA_FIRST, "FIELD": _field}
         exec(compile(f"def fields(v):\n    return [{cells}]\n", "<csv row>", "exec"), namespace)  # noqa: S102
-        function = namespace["fields"]
-        if len(_CONVERTERS) >= _MAX_CONVERTERS:
-            _CONVERTERS.clear()
-        _CONVERTERS[signature] = function
+        function = _CONVERTERS[width] = namespace["fields"]
     return function
 
 
@@ -163,8 +150,7 @@ class CsvSheet:
         buffer = self._buffer
         if type(values) is not list and type(values) is not tuple:
             values = list(values)
-        signature = tuple(map(type, values))
-        convert = _CONVERTERS.get(signature) or _converter(signature)
+        convert = _CONVERTERS.get(len(values)) or _converter(len(values))
         self._writer.writerow(convert(values))
         self.rows_written += 1
         self._buffered += len(buffer[-1])
