@@ -17,12 +17,13 @@ import io
 import json
 import secrets
 import zlib
+from dataclasses import dataclass
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .models import AppUser, Form, FormAssignment, Organisation, User, utcnow
+from .models import AppUser, Form, FormAssignment, Membership, Organisation, User, utcnow
 from .problems import Problem
 
 MAX_NAME = 200
@@ -138,15 +139,62 @@ def assigned(session: Session, form_pk: int, *, user: User | None = None, app_us
     return bool(session.scalar(select(exists().where(FormAssignment.form_id == form_pk, condition))))
 
 
-def assignments_of(session: Session, form: Form) -> list[str]:
-    """Who a form is assigned to, as people read it: ``device NAME`` and e-mail addresses; empty = everyone."""
-    names = []
+@dataclass(frozen=True)
+class Assignee:
+    """One account a form is assigned to: ``key`` (``app_user:ID`` or ``user:ID``) names it in web forms."""
+
+    key: str
+    name: str  # a device account's name or a person's e-mail address
+
+    @property
+    def is_device(self) -> bool:
+        return self.key.startswith("app_user:")
+
+    @property
+    def label(self) -> str:
+        return f"device {self.name}" if self.is_device else self.name
+
+
+def assignments_of(session: Session, form: Form) -> list[Assignee]:
+    """Who a form is assigned to; empty: every account of its organisation."""
+    found = []
     for assignment in session.scalars(select(FormAssignment).where(FormAssignment.form_id == form.id)):
         if assignment.app_user_id is not None:
-            names.append(f"device {session.get(AppUser, assignment.app_user_id).name}")
+            found.append(Assignee(f"app_user:{assignment.app_user_id}", session.get(AppUser, assignment.app_user_id).name))
         else:
-            names.append(session.get(User, assignment.user_id).email)
-    return sorted(names)
+            found.append(Assignee(f"user:{assignment.user_id}", session.get(User, assignment.user_id).email))
+    return sorted(found, key=lambda assignee: assignee.label)
+
+
+def assignable(session: Session, organisation: Organisation) -> list[Assignee]:
+    """Accounts a form of the organisation can be assigned to: active device accounts and members who may send."""
+    devices = [
+        Assignee(f"app_user:{a.id}", a.name)
+        for a in app_users_of(session, organisation)
+        if a.revoked_at is None
+    ]
+    people = session.execute(
+        select(User.id, User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.organisation_id == organisation.id, Membership.role.in_(("collector", "manager")))
+        .order_by(User.email)
+    ).all()
+    return devices + [Assignee(f"user:{user_id}", email) for user_id, email in people]
+
+
+def assignee_by_key(session: Session, organisation: Organisation, key: str) -> dict:
+    """``{"app_user": …}`` or ``{"user": …}`` for an ``Assignee.key`` of this organisation; 404 problem otherwise."""
+    kind, _, number = (key or "").partition(":")
+    if number.isdigit():
+        if kind == "app_user":
+            app_user = session.get(AppUser, int(number))
+            if app_user is not None and app_user.organisation_id == organisation.id:
+                return {"app_user": app_user}
+        elif kind == "user":
+            user = session.get(User, int(number))
+            if user is not None and any(m.organisation_id == organisation.id for m in user.memberships):
+                return {"user": user}
+    raise Problem("appuser.not_found", name=key)
 
 
 def assign_form(

@@ -265,7 +265,7 @@ def form_assign(context: Context, args) -> None:
         organisation = accounts.organisation_by_slug(session, args.slug)
         form = forms.form_by_id(session, organisation, args.form_id)
         appusers.assign_form(session, form, **_assignee(session, organisation, args))
-        print(f"{form.form_id} assigned to: {', '.join(appusers.assignments_of(session, form))}")
+        print(f"{form.form_id} assigned to: {', '.join(a.label for a in appusers.assignments_of(session, form))}")
 
 
 @command("form unassign")
@@ -275,7 +275,7 @@ def form_unassign(context: Context, args) -> None:
         form = forms.form_by_id(session, organisation, args.form_id)
         appusers.unassign_form(session, form, **_assignee(session, organisation, args))
         left = appusers.assignments_of(session, form)
-        print(f"{form.form_id} assigned to: {', '.join(left)}" if left else f"{form.form_id} is open to every account of {organisation.slug}")
+        print(f"{form.form_id} assigned to: {', '.join(a.label for a in left)}" if left else f"{form.form_id} is open to every account of {organisation.slug}")
 
 
 @command("form assignments")
@@ -283,8 +283,8 @@ def form_assignments(context: Context, args) -> None:
     with context.session() as session:
         organisation = accounts.organisation_by_slug(session, args.slug)
         form = forms.form_by_id(session, organisation, args.form_id)
-        for name in appusers.assignments_of(session, form):
-            print(name)
+        for assignee in appusers.assignments_of(session, form):
+            print(assignee.label)
 
 
 @command("setup")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from formserver import forms
 from formserver.accounts import organisation_by_slug
-from formserver.models import AuditEvent, Form
+from formserver.models import AuditEvent, Form, FormAssignment
 
 from .web_fixtures import CSRF, sign_in, web  # noqa: F401
 from .xlsforms import simple_form, xlsform
@@ -183,3 +183,35 @@ def test_an_upload_larger_than_the_limit_is_refused(settings, web):
     response = upload(client, b"x" * 20_000, "big.xlsx")
     assert response.status_code == 413 and "ไฟล์ใหญ่เกินไป" in response.get_data(as_text=True)
     small.extensions["formserver.db"].dispose()
+
+
+def _assigned(app, web) -> list[tuple]:
+    with app.extensions["formserver.db"].session_scope() as session:
+        rows = session.scalars(select(FormAssignment).join(Form).where(Form.organisation_id == web.own.org_id))
+        return sorted((a.app_user_id, a.user_id) for a in rows)
+
+
+def test_a_manager_restricts_the_form_to_one_phone_and_opens_it_again(app, manager, web):
+    page = manager.get("/orgs/hillnet/forms/intake").get_data(as_text=True)
+    assert "ใครได้รับแบบฟอร์มนี้" in page and "โทรศัพท์และผู้เก็บข้อมูลทุกคนของหน่วยงานได้รับแบบฟอร์มนี้" in page
+    assert f'<option value="app_user:{web.own.app_user}">บัญชีอุปกรณ์ โทรศัพท์ 1</option>' in page
+    assert f'<option value="user:{web.own.collector}">collector@hill.example</option>' in page
+    assert f"app_user:{web.own.revoked_app_user}" not in page and f"user:{web.own.viewer}" not in page
+    url = "/orgs/hillnet/forms/intake/assignments"
+    assert manager.post(url, data={"who": f"app_user:{web.own.app_user}", "csrf_token": CSRF}).status_code == 302
+    assert _assigned(app, web) == [(web.own.app_user, None)]
+    page = manager.get("/orgs/hillnet/forms/intake").get_data(as_text=True)
+    assert "เฉพาะบัญชีที่ได้รับมอบหมายเท่านั้นที่ได้รับแบบฟอร์มนี้" in page  # the flash message
+    assert re.search(r"<li>บัญชีอุปกรณ์ โทรศัพท์ 1\s*<form", page)
+
+    for outsider in (f"app_user:{web.other.app_user}", f"user:{web.other.manager}", "app_user:x", ""):
+        refused = manager.post(url, data={"who": outsider, "csrf_token": CSRF})
+        assert refused.status_code == 404, outsider
+    assert manager.post(url, data={"who": f"app_user:{web.own.app_user}"}).status_code == 400  # no CSRF token
+    assert _assigned(app, web) == [(web.own.app_user, None)]
+
+    assert manager.post(url + "/remove", data={"who": f"app_user:{web.own.app_user}", "csrf_token": CSRF}).status_code == 302
+    assert _assigned(app, web) == []
+    with app.extensions["formserver.db"].session_scope() as session:
+        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.action.in_(("form.assign", "form.unassign"))))
+        assert sorted(actions) == ["form.assign", "form.unassign"]

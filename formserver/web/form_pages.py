@@ -1,4 +1,5 @@
-"""Forms: upload an XLSForm as a draft, preview it with what changes for exports, publish, media, state, history."""
+"""Forms: upload an XLSForm as a draft, preview it with what changes for exports, publish, media, state,
+who may fill it (assignments), history."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import PurePath
 from flask import current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from .. import forms
+from .. import appusers, forms
 from ..db import request_session
 from ..models import FormState, FormVersion, Organisation, User
 from ..problems import Problem
@@ -82,6 +83,8 @@ def form_page(organisation: Organisation, form_id: str):
         summary=summary,
         served=forms.served_version(session, form),
         states=[s.value for s in FormState],
+        assignments=appusers.assignments_of(session, form),
+        assignable=appusers.assignable(session, organisation),
     )
 
 
@@ -187,6 +190,29 @@ def change_state(organisation: Organisation, form_id: str):
     forms.set_state(session, form, state, actor=signed_in_user())  # a Problem becomes the error page
     session.commit()
     flash_text("The form is now {state}.", "success", state=_(state))
+    return redirect(url_for("web.form_page", slug=organisation.slug, form_id=form.form_id))
+
+
+@org_route("/forms/<form_id>/assignments", "form.update", methods=["POST"])
+def assign_form(organisation: Organisation, form_id: str):
+    return _change_assignment(organisation, form_id, appusers.assign_form)
+
+
+@org_route("/forms/<form_id>/assignments/remove", "form.update", methods=["POST"])
+def unassign_form(organisation: Organisation, form_id: str):
+    return _change_assignment(organisation, form_id, appusers.unassign_form)
+
+
+def _change_assignment(organisation: Organisation, form_id: str, change):
+    """Add or remove the account named by the ``who`` field (a Problem becomes the error page)."""
+    form = form_in(organisation, form_id)
+    session = request_session()
+    change(session, form, **appusers.assignee_by_key(session, organisation, request.form.get("who", "")), actor=signed_in_user())
+    session.commit()
+    if appusers.assignments_of(session, form):
+        flash_text("Only the assigned accounts get this form.", "success")
+    else:
+        flash_text("Every phone and collector of the organisation gets this form.", "success")
     return redirect(url_for("web.form_page", slug=organisation.slug, form_id=form.form_id))
 
 
