@@ -1,27 +1,33 @@
 """Benchmark of the whole export (database read to finished file) against the raw limit.
 
-    .venv/bin/python bench/export.py [--sizes 20000 100000] [--runs 3] [--formats xlsx csv]
+    .venv/bin/python bench/export.py [--shapes reference intake] [--sizes 20000 100000] [--runs 3]
+                                     [--formats xlsx csv]
                                      [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
-For each size N it fills a fresh database (an SQLite file in a temporary folder
-by default; with --database-url a fresh schema on that server, dropped
-afterwards) with N synthetic household submissions of the household status
-intake form (forms/household_status_intake.xlsx: 1-6 members, Thai text, every
-question answered as relevance allows), bulk-inserted with their XML and their
-flattened copy, not through HTTP. Then it times:
+Two forms ("shapes"):
 
-- export: ``run_export`` from the database to the finished .xlsx (or CSV zip),
-  through ``reading_session`` exactly as a background job runs it, each run in
-  a fresh child process whose peak RSS (ru_maxrss) is the export's memory;
-- raw limit: the very bytes of that export's tables (the sheet XML or the CSV
-  text, decompressed beforehand) written straight into a zip deflated at
-  compresslevel 1: no database, no cell formatting, only deflate and write.
+- reference: the issue's shape, which its targets are judged on: a household form of 40 questions (30
+  in the household, 10 in a member repeat of 1-6 members), Thai labels and answers, built here with
+  openpyxl (``reference_form``): 40 columns on the main sheet and 15 on the member sheet, 1.83 million
+  cells for 20,000 households;
+- intake: forms/household_status_intake.xlsx, much wider (86 + 64 columns: every choice of a
+  select_multiple has its own 0/1 column), about 6.5 million cells for 20,000 households.
 
-Peak memory is the export process's peak RSS (VmHWM), interpreter and libraries included.
+For each shape and size N it fills a fresh database (an SQLite file in a temporary folder by default;
+with --database-url a fresh schema on that server, dropped afterwards) with N synthetic household
+submissions (1-6 members, Thai text, every question answered as relevance allows, 88 % of the others,
+30 % with a photo), bulk-inserted with their XML and their flattened copy, not through HTTP. Then it
+times:
 
-Prints the medians, the ratio and the peak RSS of the export process (the
-interpreter and libraries included); with --traced also tracemalloc's peak of
-one more run (what Python allocates; slow).
+- export: ``run_export`` from the database to the finished .xlsx (or CSV zip), through
+  ``reading_session`` exactly as a background job runs it, each run in a fresh child process;
+- raw limit: the very bytes of that export's tables (the sheet XML or the CSV text, decompressed
+  beforehand) written straight into a zip deflated at compresslevel 1: no database, no cell
+  formatting, only deflate and write.
+
+Prints the medians, the ratio and the peak RSS of the export process (VmHWM: the interpreter and
+libraries included); with --traced also tracemalloc's peak of one more run (what Python allocates;
+slow).
 """
 
 from __future__ import annotations
@@ -446,12 +452,18 @@ def main() -> None:
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu()}; Python {platform.python_version()}; "
           f"database: {'PostgreSQL' if args.database_url else 'SQLite'}")
+    results = []
     for shape in args.shapes:
         for households in args.sizes:
-            run_size(args, shape, households)
+            results += run_size(args, shape, households)
+    database = "PostgreSQL" if args.database_url else "SQLite"
+    print("\n| shape | households | database | format | export | raw limit | ratio | peak RSS |")
+    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: |")
+    for shape, households, fmt, export, raw, rss in results:
+        print(f"| {shape} | {households:,} | {database} | {fmt} | {export:.2f} s | {raw:.2f} s | {export / raw:.1f}x | {rss:.0f} MiB |")
 
 
-def run_size(args, shape: str, households: int) -> None:
+def run_size(args, shape: str, households: int) -> list[tuple]:
     """Fill a fresh database with ``households`` of ``shape`` and measure every format."""
     with tempfile.TemporaryDirectory(prefix="bench-export-") as name:
         folder = Path(name)
@@ -461,13 +473,13 @@ def run_size(args, shape: str, households: int) -> None:
             fill(url, households, folder, shape)
             print(f"\n{SHAPES[shape][0]}, {households:,} households: filled in {time.perf_counter() - started:.1f} s",
                   flush=True)
-            for fmt in args.formats:
-                measure_format(args, url, fmt, folder)
+            return [(shape, households, fmt, *measure_format(args, url, fmt, folder)) for fmt in args.formats]
         finally:
             drop(handle)
 
 
-def measure_format(args, url: str, fmt: str, folder: Path) -> None:
+def measure_format(args, url: str, fmt: str, folder: Path) -> tuple[float, float, float]:
+    """Median export time, median raw limit and peak RSS of one format."""
     output = folder / ("export.xlsx" if fmt == "xlsx" else "export.csv.zip")
     runs = []
     for _ in range(args.runs):
@@ -490,6 +502,7 @@ def measure_format(args, url: str, fmt: str, folder: Path) -> None:
     print(f"    export median {export_median:.2f} s; raw limit median {raw_median:.2f} s; "
           f"ratio {export_median / raw_median:.2f}x; peak RSS {max(r['max_rss_mib'] for r in runs):.0f} MiB"
           + (f"; tracemalloc peak {traced:.1f} MiB" if traced is not None else ""), flush=True)
+    return export_median, raw_median, max(r["max_rss_mib"] for r in runs)
 
 
 def header_width(first_chunk: bytes, fmt: str) -> int:

@@ -683,7 +683,25 @@ def value_makers(rng):
         ]),
         lambda: rng.choice([Decimal(rng.randrange(10**6)) / 100, Decimal("NaN"), Decimal("1E+400"), Decimal("-0")]),
         lambda: dt.time(rng.randrange(24), rng.randrange(60)),
+        lambda: Hyperlink(f"https://example.org/{rng.randrange(100)}/ภาพ.jpg", rng.choice([None, "ภาพ.jpg", ""])),
     ]
+
+
+def test_row_functions_take_values_of_any_type_in_any_column(tmp_path):
+    rng = random.Random(7)
+    makers = value_makers(rng)
+    mixed = lambda: rng.choice(makers)()  # noqa: E731 - a column whose values change type
+    compared = 0
+    with Workbook(tmp_path / "mixed.xlsx") as workbook:
+        sheet = workbook.add_sheet("mixed")
+        for _ in range(2000):
+            row = [None if rng.random() < 0.3 else mixed() for _ in range(9)]
+            sheet.write_row(row)
+            fast = sheet._profile.render(row, "7", sheet._other_cell)
+            if fast is not None:
+                assert fast.encode("latin-1") == sheet._render_cells(row, "7").encode("utf-8"), row
+                compared += 1
+    assert compared > 200
 
 
 def test_generated_row_functions_and_cell_by_cell_rows_give_the_same_xml(tmp_path):
@@ -696,13 +714,11 @@ def test_generated_row_functions_and_cell_by_cell_rows_give_the_same_xml(tmp_pat
             columns = [rng.choice(makers) for _ in range(rng.randrange(1, 15))]
             for _ in range(600):
                 row = [None if rng.random() < 0.2 else make() for make in columns]
-                sheet.write_row(row)  # makes the function and grows the column letters
-                function = sheet._row_functions.get(tuple(map(type, row)))
-                if function is not None:
-                    fast = function(row, "7", sheet._link_byte_cell)
-                    if fast is not None:
-                        assert fast.encode("latin-1") == sheet._render_cells(row, "7").encode("utf-8"), row
-                        compared += 1
+                sheet.write_row(row)  # learns the column types and grows the column letters
+                fast = sheet._profile.render(row, "7", sheet._other_cell)
+                if fast is not None:
+                    assert fast.encode("latin-1") == sheet._render_cells(row, "7").encode("utf-8"), row
+                    compared += 1
     assert compared > 500
 
 

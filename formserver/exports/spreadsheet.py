@@ -549,13 +549,15 @@ def _datetime_serial(value: _dt.datetime) -> float | None:
 
 # --------------------------------------------------------------------------
 # Row functions.  An export spends its time per cell, so rows are rendered by
-# a function generated for the sheet's column types (its "profile"):
-# straight-line code with the markup as constants, no loop, no type
-# dispatch; any column may be None in any row.  The row's text values are
-# checked all at once; a row with anything unusual (markup characters,
-# control characters, surrounding spaces, "|", very long text, aware
-# date-times, ...) makes the function return None and is written by
-# Sheet._render_cells, which handles everything.
+# a function generated for the sheet's column types (its "profile"), which
+# a sheet learns from the values it is given: straight-line code with the
+# markup as constants, no loop.  Each cell checks that its value is of the
+# column's type (or None) and otherwise hands it to OTHER, which writes any
+# value the careful way (hyperlinks too), so one function serves every row
+# of a width.  The row's text values are checked all at once; a row with
+# anything unusual (markup characters, control characters, surrounding
+# spaces, "|", very long text, ...) makes the function return None and is
+# written by Sheet._render_cells, which handles everything.
 #
 # Rows are kept as "byte text": str whose characters are the UTF-8 bytes
 # (text.encode("utf-8").decode("latin-1")), so that all strings stay
@@ -563,10 +565,6 @@ def _datetime_serial(value: _dt.datetime) -> float | None:
 # .encode("latin-1"), a copy too.
 # --------------------------------------------------------------------------
 
-_NONE_TYPE = type(None)
-_PROFILE_TYPES = frozenset({str, int, float, bool, _NONE_TYPE, _dt.date, _dt.datetime, Decimal, Hyperlink})
-_MAX_PROFILES_PER_SHEET = 24
-_MAX_SIGNATURES = 4096  # remembered per sheet
 _MAX_COMPILED = 256  # row functions kept for all sheets
 _COMPILED: dict[tuple, object] = {}
 _FLUSH_CHARS = 1 << 20  # buffered XML bytes before they are deflated
@@ -583,7 +581,12 @@ def _fallback_cell(column: str, r: str, value: object) -> str:
 _ROW_FUNCTION_GLOBALS = {
     "__builtins__": {},
     "len": len,
-    "CELL": _fallback_cell,
+    "str": str,
+    "int": int,
+    "float": float,
+    "DATE": _dt.date,
+    "DATETIME": _dt.datetime,
+    "DECIMAL": Decimal,
     "LIMIT": _INT_LIMIT,
     "EPOCH_ORDINAL": _EPOCH_ORDINAL,
     "FIRST_ORDINAL": _ORDINAL_1900_03_01,
@@ -592,42 +595,45 @@ _ROW_FUNCTION_GLOBALS = {
     "DAY": _ONE_DAY,
 }
 
-# Per type: the expression of the cell's XML for a value x that is not None,
-# in which COL stands for the column's letters.  r is the row number (a
-# str); CELL writes the values these expressions leave aside (NaN, huge
-# integers, dates before 1900, ...) the careful way.
+# Per column type: the expression of the cell's XML for a value x that is
+# not None, in which COL stands for the column's letters.  r is the row
+# number (a str); OTHER writes the values these expressions leave aside
+# (another type, NaN, huge integers, dates before 1900, ...) the careful way.
 _CELL_EXPRESSIONS = {
-    int: """(f'<c r="COL{r}"><v>{x}</v></c>' if -LIMIT < x < LIMIT else CELL("COL", r, x))""",
-    float: """(f'<c r="COL{r}"><v>{x!r}</v></c>' if x - x == 0.0 else CELL("COL", r, x))""",
-    bool: """(f'<c r="COL{r}" t="b"><v>1</v></c>' if x else f'<c r="COL{r}" t="b"><v>0</v></c>')""",
+    int: """(f'<c r="COL{r}"><v>{x}</v></c>' if x.__class__ is int and -LIMIT < x < LIMIT """
+         """else OTHER("COL", r, x))""",
+    float: """(f'<c r="COL{r}"><v>{x!r}</v></c>' if x.__class__ is float and x - x == 0.0 """
+           """else OTHER("COL", r, x))""",
+    bool: """('<c r="COL' + r + '" t="b"><v>1</v></c>' if x is True """
+          """else '<c r="COL' + r + '" t="b"><v>0</v></c>' if x is False else OTHER("COL", r, x))""",
     _dt.date: """(f'<c r="COL{r}" s="2"><v>{o - EPOCH_ORDINAL}</v></c>' """
-              """if (o := x.toordinal()) >= FIRST_ORDINAL else CELL("COL", r, x))""",
+              """if x.__class__ is DATE and (o := x.toordinal()) >= FIRST_ORDINAL else OTHER("COL", r, x))""",
     _dt.datetime: """(f'<c r="COL{r}" s="3"><v>{(x - EPOCH) / DAY!r}</v></c>' """
-                  """if x.tzinfo is None and x >= FIRST else CELL("COL", r, x))""",
+                  """if x.__class__ is DATETIME and x.tzinfo is None and x >= FIRST else OTHER("COL", r, x))""",
     Decimal: """(f'<c r="COL{r}"><v>{x}</v></c>' """
-             """if x.is_finite() and -300 < x.adjusted() < 300 else CELL("COL", r, x))""",
-    str: """f'<c r="COL{r}" t="inlineStr"><is><t>{s[INDEX]}</t></is></c>'""",
-    Hyperlink: """LINK("COL", r, x)""",
+             """if x.__class__ is DECIMAL and x.is_finite() and -300 < x.adjusted() < 300 else OTHER("COL", r, x))""",
+    str: """(f'<c r="COL{r}" t="inlineStr"><is><t>{s[INDEX]}</t></is></c>' if x.__class__ is str """
+         """else OTHER("COL", r, x))""",
+    None: """OTHER("COL", r, x)""",  # a column of no type learned yet, or of other values
 }
 
 
 def _row_function_source(profile: tuple, columns: list[str]) -> str:
-    """Python source of ``render(v, r, LINK)``: the row XML (byte text) or None.
+    """Python source of ``render(v, r, OTHER)``: the row XML (byte text) or None.
 
-    ``LINK(column, r, link)`` is the sheet's hyperlink cell (byte text): the
-    sheet keeps the link's address.
-
-    For the profile (int, str, None): checks the text of v[1], then
+    ``profile`` holds a type of ``_CELL_EXPRESSIONS`` (or None) per column;
+    ``OTHER(column, r, value)`` is the sheet's careful cell (byte text).  For
+    the profile (int, str): checks the text of v[1], then
 
         x = v[0]
-        c0 = '' if x is None else (f'<c r="A{r}"><v>{x}</v></c>' if ... else CELL(...))
+        c0 = '' if x is None else (f'<c r="A{r}"><v>{x}</v></c>' if x.__class__ is int and ... else OTHER(...))
         x = v[1]
-        c1 = '' if x is None else f'<c r="B{r}" t="inlineStr"><is><t>{s[0]}</t></is></c>'
+        c1 = '' if x is None else (f'<c r="B{r}" t="inlineStr"><is><t>{s[0]}</t></is></c>' if ... else OTHER(...))
         return f'<row r="{r}">{c0}{c1}</row>'
 
     The only names in the source are column letters and positions.
     """
-    lines = ["def render(v, r, LINK):", "    try:"]
+    lines = ["def render(v, r, OTHER):", "    try:"]
     strings = {index: number for number, index in
                enumerate(index for index, kind in enumerate(profile) if kind is str)}
     if strings:
@@ -648,8 +654,6 @@ def _row_function_source(profile: tuple, columns: list[str]) -> str:
         ]
     names = []
     for index, kind in enumerate(profile):
-        if kind is _NONE_TYPE:
-            continue
         expression = _CELL_EXPRESSIONS[kind].replace("COL", columns[index])
         if kind is str:
             expression = expression.replace("INDEX", str(strings[index]))
@@ -674,6 +678,39 @@ def _row_function(profile: tuple, columns: list[str]):
             _COMPILED.clear()
         _COMPILED[profile] = function
     return function
+
+
+class _Profile:
+    """The column types a sheet has learned for rows of one width, and their row function.
+
+    A column's type is the type of its first value that is not None (a
+    column of other values settles as None); columns still unknown are
+    looked at in every row until they settle, and each type learned makes a
+    new row function.
+    """
+
+    __slots__ = ("width", "types", "unknown", "render")
+
+    def __init__(self, values: Sequence[object], columns: list[str]):
+        self.width = len(values)
+        self.types = [None] * self.width
+        self.unknown = list(range(self.width))
+        self.render = None
+        self.learn(values, columns)
+
+    def learn(self, values: Sequence[object], columns: list[str]) -> None:
+        learned = False
+        still = []
+        for index in self.unknown:
+            value = values[index]
+            if value is None:
+                still.append(index)
+            elif value.__class__ in _CELL_EXPRESSIONS:
+                self.types[index] = value.__class__
+                learned = True
+        self.unknown = still
+        if learned or self.render is None:
+            self.render = _row_function(tuple(self.types), columns)
 
 
 # --------------------------------------------------------------------------
@@ -782,8 +819,7 @@ class Sheet:
         self._entry.write(self._head().encode("utf-8"))
         self._buffer: list[str] = []  # rows (byte text) waiting to be deflated
         self._buffered = 0  # characters (bytes) in _buffer
-        self._row_functions: dict[tuple, object] = {}  # type signature -> function or None
-        self._profiles: list[tuple] = []  # (column type profile, its function)
+        self._profile: _Profile | None = None  # of the newest width of rows without style
         self._open = True
         self._filter_range: str | None = None  # "$A$1:$D$9" once finished
 
@@ -849,12 +885,12 @@ class Sheet:
                 self._columns = _column_letters(count)
         r = str(row_number)
         if style is None:
-            signature = tuple(map(type, values))
-            try:
-                function = self._row_functions[signature]
-            except KeyError:
-                function = self._function_for(signature)
-            xml = function(values, r, self._link_byte_cell) if function is not None else None
+            profile = self._profile
+            if profile is None or profile.width != count:
+                profile = self._profile = _Profile(values, self._columns)
+            elif profile.unknown:
+                profile.learn(values, self._columns)
+            xml = profile.render(values, r, self._other_cell)
             if xml is None:
                 xml = _byte_text(self._render_cells(values, r))
         else:
@@ -870,42 +906,6 @@ class Sheet:
         self.rows_written = row_number
         if self._buffered > _FLUSH_CHARS:
             self._flush()
-
-    def _function_for(self, signature: tuple):
-        """The row function for rows with these value types (None: cell by cell).
-
-        A signature fits a profile when each value is None or of the profile's
-        type.  A signature that fits none is merged into the newest profile
-        when they do not conflict (a column empty so far gets its type), or
-        starts a new profile; a sheet makes a limited number of profiles.
-        """
-        function = None
-        if _PROFILE_TYPES.issuperset(signature):
-            for profile, candidate in reversed(self._profiles):
-                if len(profile) == len(signature) and all(
-                    kind is _NONE_TYPE or kind is known for kind, known in zip(signature, profile)
-                ):
-                    function = candidate
-                    break
-            else:
-                if len(self._profiles) < _MAX_PROFILES_PER_SHEET:
-                    profile = signature
-                    if self._profiles:
-                        newest = self._profiles[-1][0]
-                        if len(newest) == len(signature) and all(
-                            kind is _NONE_TYPE or known is _NONE_TYPE or kind is known
-                            for kind, known in zip(signature, newest)
-                        ):
-                            profile = tuple(
-                                known if kind is _NONE_TYPE else kind
-                                for kind, known in zip(signature, newest)
-                            )
-                    function = _row_function(profile, self._columns)
-                    self._profiles.append((profile, function))
-        if len(self._row_functions) >= _MAX_SIGNATURES:
-            self._row_functions.clear()  # wide sparse sheets: keep memory bounded
-        self._row_functions[signature] = function
-        return function
 
     def _render_cells(self, values: Sequence[object], r: str) -> str:
         """A row without style, cell by cell: handles every value."""
@@ -955,9 +955,11 @@ class Sheet:
             return self._link_cell(column, r, value, text_s, link_s)
         return _value_cell(column, r, value, style)
 
-    def _link_byte_cell(self, column: str, r: str, link: Hyperlink) -> str:
-        """A hyperlink cell of a row without style, as byte text (for row functions)."""
-        return _byte_text(self._link_cell(column, r, link, "", ' s="5"'))
+    def _other_cell(self, column: str, r: str, value: object) -> str:
+        """A cell of a row without style that row functions leave aside, as byte text."""
+        if isinstance(value, Hyperlink):
+            return _byte_text(self._link_cell(column, r, value, "", ' s="5"'))
+        return _fallback_cell(column, r, value)
 
     def _link_cell(self, column: str, r: str, link: Hyperlink, text_s: str, link_s: str) -> str:
         url = _ILLEGAL_XML.sub("", str(link.url or "")).strip()
