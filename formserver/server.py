@@ -52,12 +52,28 @@ def logging_config() -> dict:
     return config
 
 
+def recover_exports(settings: Settings) -> None:
+    """Exports that a stopped server left running end as failed, and files past their time go, before serving."""
+    from .db import Database
+    from .exports import jobs
+
+    database = Database(settings)
+    try:
+        with database.session_scope() as session:
+            failed = jobs.recover(session, settings=settings)
+    finally:
+        database.dispose()
+    if failed:
+        print(f"{failed} export(s) left running by a stopped server marked failed", flush=True)
+
+
 def run(settings: Settings, *, host: str, port: int, workers: int | None, threads: int | None = None) -> None:
     """Serve until SIGINT or SIGTERM. Each worker builds its application from the same
     environment (``create_app()`` reads FORMSERVER_*), so every worker has the same settings."""
     from granian import Granian
     from granian.constants import Interfaces
 
+    recover_exports(settings)
     print(f"formserver serving on http://{host}:{port} (public address {settings.public_url})", flush=True)
     Granian(
         "formserver:create_app",

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
+
+from formserver import forms
+from formserver.accounts import create_organisation
+from formserver.models import ExportJob, utcnow
 
 from .servers import formserver_executable, running_server
 from .xlsforms import simple_form
@@ -38,6 +44,25 @@ def test_the_access_log_names_every_request_but_never_a_device_token(environment
                 urllib.request.urlopen(request).close()
             except urllib.error.HTTPError as refused:
                 assert refused.code == 401
+        deadline = time.monotonic() + 10  # a request is logged just after its answer is sent
+        while log.read_text().count("/o/hillnet/") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
     written = log.read_text()
-    assert "/key/…/o/hillnet/submission" in written and "/key/…/o/hillnet/formList" in written
+    assert "/key/…/o/hillnet/submission" in written and "/key/…/o/hillnet/formList" in written, written
     assert token not in written
+
+
+def test_an_export_left_running_by_a_stopped_server_is_failed_when_the_server_starts(environment, session, blobs):
+    organisation = create_organisation(session, "hillnet", "เครือข่ายบนดอย")
+    upload = forms.add_form_version(session, blobs, organisation, simple_form(), "simple.xlsx")
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    job = ExportJob(
+        organisation_id=organisation.id, form_id=upload.form.id, status="running",
+        worker=f"{socket.gethostname()[:40]}:{ended.pid}:0000", started_at=utcnow(), heartbeat_at=utcnow(),
+    )
+    session.add(job)
+    session.commit()
+    with running_server(environment):
+        session.expire_all()
+        assert session.get(ExportJob, job.id).status == "failed"
