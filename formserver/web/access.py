@@ -144,77 +144,62 @@ def organisations_of(user: User) -> list[tuple[Organisation, str | None]]:
 # -- loaders, each scoped by organisation: anything else is a 404 ------------------------------------
 
 
-def form_in(organisation: Organisation, form_id: str) -> Form:
-    form = request_session().scalar(
-        select(Form).where(Form.organisation_id == organisation.id, Form.form_id == form_id)
-    )
-    if form is None:
+def _one_or_404(statement):
+    found = request_session().scalar(statement)
+    if found is None:
         abort(404)
-    return form
+    return found
+
+
+def form_in(organisation: Organisation, form_id: str) -> Form:
+    return _one_or_404(select(Form).where(Form.organisation_id == organisation.id, Form.form_id == form_id))
 
 
 def version_in(form: Form, version_id: int) -> FormVersion:
-    version = request_session().scalar(
-        select(FormVersion).where(FormVersion.form_id == form.id, FormVersion.id == version_id)
-    )
-    if version is None:
-        abort(404)
-    return version
+    return _one_or_404(select(FormVersion).where(FormVersion.form_id == form.id, FormVersion.id == version_id))
 
 
 def submission_in(organisation: Organisation, submission_id: int) -> Submission:
-    submission = request_session().scalar(
+    return _one_or_404(
         select(Submission).where(Submission.organisation_id == organisation.id, Submission.id == submission_id)
     )
-    if submission is None:
-        abort(404)
-    return submission
 
 
 def attachment_in(submission: Submission, name: str) -> SubmissionAttachment:
-    attachment = request_session().scalar(
+    return _one_or_404(
         select(SubmissionAttachment).where(
             SubmissionAttachment.submission_id == submission.id, SubmissionAttachment.name == name
         )
     )
-    if attachment is None:
-        abort(404)
-    return attachment
 
 
 def app_user_in(organisation: Organisation, app_user_id: int) -> AppUser:
-    app_user = request_session().scalar(
-        select(AppUser).where(AppUser.organisation_id == organisation.id, AppUser.id == app_user_id)
-    )
-    if app_user is None:
-        abort(404)
-    return app_user
+    return _one_or_404(select(AppUser).where(AppUser.organisation_id == organisation.id, AppUser.id == app_user_id))
 
 
 def membership_in(organisation: Organisation, user_id: int) -> Membership:
-    membership = request_session().scalar(
+    return _one_or_404(
         select(Membership).where(Membership.organisation_id == organisation.id, Membership.user_id == user_id)
     )
-    if membership is None:
+
+
+def _loaded_or_404(load: Callable, organisation: Organisation, number: int):
+    """What a domain lookup (which raises a Problem when there is nothing) finds in this organisation, else 404."""
+    try:
+        return load(request_session(), organisation, number)
+    except (Problem, LookupError):
         abort(404)
-    return membership
 
 
 def job_in(organisation: Organisation, job_id: int):
-    try:
-        job = jobs.job_by_id(request_session(), organisation, job_id)
-    except (Problem, LookupError):
-        abort(404)
+    job = _loaded_or_404(jobs.job_by_id, organisation, job_id)
     if job is None or job.organisation_id != organisation.id:
         abort(404)
     return job
 
 
 def conflict_in(organisation: Organisation, conflict_id: int):
-    try:
-        conflict = submissions.conflict_by_id(request_session(), organisation, conflict_id)
-    except (Problem, LookupError):
-        abort(404)
+    conflict = _loaded_or_404(submissions.conflict_by_id, organisation, conflict_id)
     if conflict is None or conflict.submission.organisation_id != organisation.id:
         abort(404)
     return conflict
