@@ -350,6 +350,24 @@ class Outcome:
         return self.session.get(Submission, self.submission_id)
 
 
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a submission, recorded with it (and with a kept-aside conflict)."""
+
+    user: User | None
+    app_user: AppUser | None
+    device_id: str | None
+    user_agent: str | None
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user else None
+
+    @property
+    def app_user_id(self) -> int | None:
+        return self.app_user.id if self.app_user else None
+
+
 def ingest(
     session: Session,
     blobs: BlobStore,
@@ -367,12 +385,10 @@ def ingest(
 
     Commits the session. Files not stored (refused, duplicates) are discarded.
     """
+    sender = Sender(user, app_user, _cut(device_id), _cut(user_agent))
     try:
         instance = read_instance(xml)
-        return _place_and_store(
-            session, blobs, organisation, xml, instance, files,
-            user=user, app_user=app_user, device_id=device_id, user_agent=user_agent,
-        )
+        return _place_and_store(session, blobs, organisation, xml, instance, files, sender)
     except BaseException:
         session.rollback()
         raise
@@ -388,26 +404,19 @@ def _place_and_store(
     xml: bytes,
     instance: Instance,
     files: Sequence[ReceivedFile],
-    *,
-    user: User | None,
-    app_user: AppUser | None,
-    device_id: str | None,
-    user_agent: str | None,
+    sender: Sender,
 ) -> Outcome:
     """The form and version the instance names, checked; then the one transaction that stores it."""
     target = find_target(session, organisation, instance.form_id, instance.version)
     if target.state == FormState.closed.value:
         raise Problem("form.closed", form_id=target.form_id)
-    if target.has_assignments and not assigned(session, target.form_pk, user=user, app_user=app_user):
+    if target.has_assignments and not assigned(session, target.form_pk, user=sender.user, app_user=sender.app_user):
         raise Problem("submission.not_assigned", form_id=target.form_id)
     files = _unique_names(files)
     xml_sha256 = hashlib.sha256(xml).hexdigest()
     for _attempt in range(5):
         try:
-            return _store(
-                session, blobs, organisation, xml, xml_sha256, instance, target, files,
-                user=user, app_user=app_user, device_id=device_id, user_agent=user_agent,
-            )
+            return _store(session, blobs, organisation, xml, xml_sha256, instance, target, files, sender)
         except IntegrityError:
             # Someone stored the same attachment name between our read and our write:
             # start again from their committed rows.
@@ -436,19 +445,12 @@ def _store(
     instance: Instance,
     target: Target,
     files: list[ReceivedFile],
-    *,
-    user: User | None,
-    app_user: AppUser | None,
-    device_id: str | None,
-    user_agent: str | None,
+    sender: Sender,
 ) -> Outcome:
     """Insert first (most submissions are new); the unique constraint (form_id, instance_id) turns a
     resend, or the loser of two simultaneous uploads, into the comparison with the stored row."""
     for _ in range(3):
-        created = _store_new(
-            session, organisation, xml, xml_sha256, instance, target, files,
-            user=user, app_user=app_user, device_id=device_id, user_agent=user_agent,
-        )
+        created = _store_new(session, organisation, xml, xml_sha256, instance, target, files, sender)
         if created is not None:
             return created
         existing = session.scalar(_EXISTING, {"form_pk": target.form_pk, "instance_id": instance.instance_id})
@@ -463,10 +465,7 @@ def _store(
         added = _add_missing_attachments(session, same, files)
         session.commit()
         return Outcome(same.id, "duplicate", added, session)
-    _keep_aside(
-        session, organisation, existing, xml, xml_sha256, files,
-        user=user, app_user=app_user, device_id=device_id, user_agent=user_agent,
-    )
+    _keep_aside(session, organisation, existing, xml, xml_sha256, files, sender)
     session.commit()
     raise Problem("submission.conflict", instance_id=instance.instance_id)
 
@@ -500,11 +499,7 @@ def _store_new(
     instance: Instance,
     target: Target,
     files: list[ReceivedFile],
-    *,
-    user: User | None,
-    app_user: AppUser | None,
-    device_id: str | None,
-    user_agent: str | None,
+    sender: Sender,
 ) -> Outcome | None:
     """Insert the submission and its attachments and commit; None (nothing written) when the
     instanceID is already stored. Core statements: this runs for every submission."""
@@ -533,10 +528,10 @@ def _store_new(
             xml_sha256=xml_sha256,
             data=flattened_copy(session, target.version_pk, xml, target.xform_md5),  # for exports; rebuildable
             received_at=now,
-            submitter_user_id=user.id if user else None,
-            submitter_app_user_id=app_user.id if app_user else None,
-            device_id=_cut(device_id),
-            user_agent=_cut(user_agent),
+            submitter_user_id=sender.user_id,
+            submitter_app_user_id=sender.app_user_id,
+            device_id=sender.device_id,
+            user_agent=sender.user_agent,
             review_state=ReviewState.received.value,
             deprecated_id=instance.deprecated_id,
             root_id=root_pk,
@@ -628,11 +623,7 @@ def _keep_aside(
     xml: bytes,
     xml_sha256: str,
     files: list[ReceivedFile],
-    *,
-    user: User | None,
-    app_user: AppUser | None,
-    device_id: str | None,
-    user_agent: str | None,
+    sender: Sender,
 ) -> SubmissionConflict:
     """Keep the differing XML (and its files) for a manager; the same differing XML again is one conflict."""
     conflict = session.scalar(
@@ -648,10 +639,10 @@ def _keep_aside(
             xml=xml,
             xml_sha256=xml_sha256,
             received_at=utcnow(),
-            device_id=_cut(device_id),
-            user_agent=_cut(user_agent),
-            submitter_user_id=user.id if user else None,
-            submitter_app_user_id=app_user.id if app_user else None,
+            device_id=sender.device_id,
+            user_agent=sender.user_agent,
+            submitter_user_id=sender.user_id,
+            submitter_app_user_id=sender.app_user_id,
             attachments=[],
         )
         session.add(conflict)
@@ -673,8 +664,8 @@ def _keep_aside(
         session,
         "submission.conflict",
         organisation=organisation,
-        user=user,
-        app_user=app_user,
+        user=sender.user,
+        app_user=sender.app_user,
         target=existing.instance_id,
         conflict=conflict.id,
     )
