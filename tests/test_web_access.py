@@ -70,6 +70,7 @@ ROUTES = [
     route("conflicts_page", "GET", ORG + "/conflicts", MANAGERS),
     route("conflict_page", "GET", ORG + "/conflicts/{conflict}", MANAGERS),
     route("resolve_conflict", "POST", ORG + "/conflicts/{conflict}/resolve", MANAGERS, 400),  # no choice made
+    route("conflict_attachment", "GET", ORG + "/conflicts/{conflict}/attachments/none.jpg", MANAGERS, 404),  # none sent
     route("phones_page", "GET", ORG + "/phones", EVERYONE),
     route("create_phone", "POST", ORG + "/phones", MANAGERS, 400, name=" "),
     route("phone_page", "GET", ORG + "/phones/{app_user}", MANAGERS),

@@ -11,6 +11,8 @@ from sqlalchemy import select, update
 
 from formserver.accounts import organisation_by_slug
 from formserver.models import AppUser, AuditEvent, Submission, SubmissionComment, utcnow
+from formserver.problems import Problem
+from formserver.submissions import conflicts_of
 
 from .web_fixtures import CSRF, PHOTO, instance, sign_in, submit, web  # noqa: F401
 
@@ -179,6 +181,28 @@ def test_a_differing_resubmission_is_shown_side_by_side_and_taken(app, manager, 
     assert "ไม่มีรายการรอการตัดสิน" in manager.get("/orgs/hillnet/conflicts").get_data(as_text=True)
     again = manager.post(f"/orgs/hillnet/conflicts/{web.own.conflict}/resolve", data={"resolution": "keep_stored", "csrf_token": CSRF})
     assert again.status_code == 409
+
+
+def test_the_photo_sent_with_a_differing_resubmission_can_be_opened_before_deciding(app, manager, web):
+    with database(app).session_scope() as session:
+        organisation = organisation_by_slug(session, "hillnet")
+        phone = session.get(AppUser, web.own.app_user)
+        blobs = app.extensions["formserver.blobs"]
+        with pytest.raises(Problem):
+            submit(session, blobs, organisation, instance("uuid:hillnet-1", members="5", photo="new photo.png"),
+                   files=[("new photo.png", PHOTO, "image/png")], app_user=phone)
+        [conflict] = [c.id for c in conflicts_of(session, organisation) if c.id != web.own.conflict]
+    page = manager.get(f"/orgs/hillnet/conflicts/{conflict}").get_data(as_text=True)
+    link = f"/orgs/hillnet/conflicts/{conflict}/attachments/new%20photo.png"
+    assert f'href="{link}"' in page
+    response = manager.get(link)
+    assert response.status_code == 200 and response.data == PHOTO and response.mimetype == "image/png"
+    assert response.headers["Cache-Control"] == "no-store, private"
+    assert manager.get(f"/orgs/hillnet/conflicts/{conflict}/attachments/photo.png").status_code == 404
+    assert manager.get(f"/orgs/hillnet/conflicts/{web.other.conflict}/attachments/new%20photo.png").status_code == 404
+    with database(app).session_scope() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "attachment.download"))
+        assert event.target == "uuid:hillnet-1/new photo.png"
 
 
 def test_keeping_the_stored_version(app, manager, web):

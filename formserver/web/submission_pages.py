@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, redirect, render_template, request, send_file, url_for
 from sqlalchemy import func, or_, select
 
 from .. import audit, submissions
@@ -225,32 +225,33 @@ def submission_attachment(organisation: Organisation, submission_id: int, name: 
     """A submission's file, only through this access check, never cached, logged in the audit."""
     submission = submission_in(organisation, submission_id)
     attachment = attachment_in(submission, name)
+    return _send_file(organisation, attachment.sha256, attachment.name, attachment.content_type, submission.instance_id)
+
+
+def _send_file(organisation: Organisation, sha256: str, name: str, content_type: str | None, instance_id: str):
+    """A stored file to a signed-in reader: audited, never cached, shown inline only when harmless."""
     blobs = current_app.extensions["formserver.blobs"]
     try:
-        handle = blobs.open(attachment.sha256)
+        handle = blobs.open(sha256)
     except (OSError, ValueError):
         return refuse(_("This file was announced by the phone but has not arrived yet."), status=404)
     session = request_session()
     audit.record(
-        session,
-        "attachment.download",
-        organisation=organisation,
-        user=signed_in_user(),
-        target=f"{submission.instance_id}/{attachment.name}",
+        session, "attachment.download", organisation=organisation, user=signed_in_user(), target=f"{instance_id}/{name}"
     )
     session.commit()
-    content_type = (attachment.content_type or "").split(";")[0].strip().lower()
+    content_type = (content_type or "").split(";")[0].strip().lower()
     inline = content_type in INLINE_TYPES
     response = send_file(
         handle,
         mimetype=content_type if inline else "application/octet-stream",
         as_attachment=not inline,
-        download_name=attachment.name,
+        download_name=name,
         conditional=False,
         etag=False,
         max_age=0,
     )
-    return private_headers(response, attachment.name, inline=inline)
+    return private_headers(response, name, inline=inline)
 
 
 @org_route("/submissions/<int:submission_id>/review", "submission.update", methods=["POST"])
@@ -338,6 +339,16 @@ def conflict_page(organisation: Organisation, conflict_id: int):
         label=lambda labels: label_of(labels, tree, language),
         names=submitter_names([stored]),
     )
+
+
+@org_route("/conflicts/<int:conflict_id>/attachments/<path:name>", "submission.resolve_conflict", methods=["GET"])
+def conflict_attachment(organisation: Organisation, conflict_id: int, name: str):
+    """A file sent with a kept-aside resubmission, so a manager can compare photos before deciding."""
+    conflict = conflict_in(organisation, conflict_id)
+    sent = next((f for f in conflict.attachments if f["name"] == name), None)
+    if sent is None:
+        abort(404)
+    return _send_file(organisation, sent["sha256"], sent["name"], sent.get("content_type"), conflict.submission.instance_id)
 
 
 @org_route("/conflicts/<int:conflict_id>/resolve", "submission.resolve_conflict", methods=["POST"])
