@@ -118,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 EXTENSIONS: list[Callable] = []
+NEEDS_NO_SCHEMA = {"db upgrade", "setup"}  # the commands that create or upgrade the tables
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,6 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     handler = COMMANDS.get(key) or COMMANDS.get(args.area)
     try:
         context = Context(Settings.from_env())
+        if key not in NEEDS_NO_SCHEMA and (revision := migrate.pending(context.database.engine)) is not None:
+            print(
+                f"formserver: the database is not set up for this version of formserver (it is at revision "
+                f"{revision}): run `formserver db upgrade` (or `formserver setup`) first",
+                file=sys.stderr,
+            )
+            return 1
         result = handler(context, args)
     except (Problem, FormError) as error:
         print(f"formserver: {error}", file=sys.stderr)

@@ -131,3 +131,14 @@ def test_the_installed_console_script_exits_non_zero_with_one_line(environment):
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert "cannot be an organisation's short name" in result.stderr
+
+
+def test_commands_on_a_database_without_tables_say_to_run_db_upgrade(run, monkeypatch, tmp_path):
+    monkeypatch.setenv("FORMSERVER_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    for command in (("org", "list"), ("appuser", "list", "default"), ("serve", "--port", "1")):
+        code, out, err = run(*command)
+        assert code == 1 and out == "", command
+        assert err.count("\n") == 1 and "run `formserver db upgrade`" in err and "revision none" in err, command
+    code, out, _ = run("db", "upgrade")
+    assert code == 0
+    assert run("org", "list")[0] == 0
