@@ -43,12 +43,25 @@ class HideTokens(logging.Filter):
         return True
 
 
+class WithoutThreadAdvice(logging.Filter):
+    """Granian warns when a worker has more than 2 × cores + 1 threads; ours wait on the database
+    most of the time, and DEFAULT_THREADS was measured (README "Benchmarks"), so the warning only
+    worries whoever reads the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Python threads, which seems quite high" not in record.getMessage()
+
+
 def logging_config() -> dict:
     from granian.log import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["filters"] = {"hide_tokens": {"()": f"{__name__}.HideTokens"}}
+    config["filters"] = {
+        "hide_tokens": {"()": f"{__name__}.HideTokens"},
+        "without_thread_advice": {"()": f"{__name__}.WithoutThreadAdvice"},
+    }
     config["handlers"]["access"]["filters"] = ["hide_tokens"]
+    config["handlers"]["console"]["filters"] = ["without_thread_advice"]
     return config
 
 

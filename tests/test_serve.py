@@ -50,6 +50,7 @@ def test_the_access_log_names_every_request_but_never_a_device_token(environment
     written = log.read_text()
     assert "/key/…/o/hillnet/submission" in written and "/key/…/o/hillnet/formList" in written, written
     assert token not in written
+    assert "[WARNING]" not in written  # nothing that would worry whoever reads the log
 
 
 def test_an_export_left_running_by_a_stopped_server_is_failed_when_the_server_starts(environment, session, blobs):
