@@ -17,13 +17,14 @@ both conventions: ODK Central's ``KEY``/``PARENT_KEY`` (``uuid:…`` and
 from __future__ import annotations
 
 import datetime as dt
+from json import loads
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from ..config import Settings
@@ -373,7 +374,9 @@ def run_export(
         select(
             Submission.id,
             Submission.instance_id,
-            Submission.data,
+            # As text, decoded below: the JSON type would have psycopg hand json.loads bytes (detect the
+            # encoding, decode, parse: 0.72 s for 20,000 households instead of 0.48 s).
+            cast(Submission.data, Text),
             Submission.received_at,
             Submission.submitter_user_id,
             Submission.submitter_app_user_id,
@@ -460,6 +463,7 @@ def run_export(
             root_id,
             present_count,
         ) in result_rows:
+            data = loads(data) if data is not None else None
             if type(data) is not dict:
                 data = _flatten_missing(session, submission_id, repeats, version_id)
             done += 1
