@@ -7,7 +7,7 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from formserver.accounts import create_organisation
 from formserver.exports import export as export_module
@@ -346,6 +346,17 @@ def test_a_submission_without_its_flattened_copy_is_flattened_from_its_xml(sessi
     assert session.scalar(select(Submission.data)) is None
     sheets = read_workbook(export(session, settings, organisation, visit.form, tmp_path))
     assert table(sheets["member"])[0]["id_number"] == "0570189001238"
+
+
+def test_a_flattened_copy_that_cannot_be_read_is_made_again_from_the_xml(session, settings, organisation, visit, tmp_path):
+    submission = add_submission(session, visit, SOMCHAI)
+    session.commit()
+    # Valid JSON text that no export writes and the decoder refuses: an escaped lone surrogate.
+    session.execute(text("UPDATE submission SET data = :data WHERE id = :id"),
+                    {"data": '{"household/head_name": "\\ud800"}', "id": submission.id})
+    session.commit()
+    sheets = read_workbook(export(session, settings, organisation, visit.form, tmp_path))
+    assert table(sheets["visit"])[0]["household-head_name"] == "สมชาย ใจดี"
 
 
 def test_a_form_of_another_organisation_is_not_exported(session, settings, organisation, visit, tmp_path):

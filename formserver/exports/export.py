@@ -17,13 +17,13 @@ both conventions: ODK Central's ``KEY``/``PARENT_KEY`` (``uuid:…`` and
 from __future__ import annotations
 
 import datetime as dt
-from json import loads
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import orjson
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
@@ -374,8 +374,8 @@ def run_export(
         select(
             Submission.id,
             Submission.instance_id,
-            # As text, decoded below: the JSON type would have psycopg hand json.loads bytes (detect the
-            # encoding, decode, parse: 0.72 s for 20,000 households instead of 0.48 s).
+            # As text, decoded by _decoded: through the JSON type psycopg would hand json.loads bytes
+            # (detect the encoding, decode, parse: 0.72 s for 20,000 households instead of 0.48 s).
             cast(Submission.data, Text),
             Submission.received_at,
             Submission.submitter_user_id,
@@ -463,7 +463,7 @@ def run_export(
             root_id,
             present_count,
         ) in result_rows:
-            data = loads(data) if data is not None else None
+            data = _decoded(data)
             if type(data) is not dict:
                 data = _flatten_missing(session, submission_id, repeats, version_id)
             done += 1
@@ -516,6 +516,17 @@ class _RepeatOut:
         self.row = layout.row
         self.parent_name = table.parent.name
         self.count = 0  # rows written: the next row's _index is count + 1
+
+
+def _decoded(text: str | None):
+    """The flattened copy from its JSON text: None when there is none or it cannot be read (it is then
+    made again from the XML). orjson decodes the copies in half the time of the json module."""
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _flatten_missing(session: Session, submission_id: int, repeats: RepeatsByVersion, version_id: int) -> dict:
