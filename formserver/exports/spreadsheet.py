@@ -2,8 +2,10 @@
 
 It writes exactly what the data export needs, and it writes it fast and in
 constant memory: every row goes straight into the deflated zip entry of its
-sheet, nothing of a sheet is kept except the hyperlinks (at most
-``MAX_HYPERLINKS`` per sheet) and a few counters.
+sheet (the first sheet into the file, the others into temporary files until
+the first is done, so that all sheets can be written side by side), and a
+sheet's hyperlinks wait in a temporary file for the end of the sheet; only a
+few counters stay in memory.
 
     with Workbook("export.xlsx") as workbook:
         sheet = workbook.add_sheet("households", freeze_rows=1, autofilter=True)
@@ -29,10 +31,10 @@ Cell values are typed by their Python type:
   underlined cell that links to the url;
 - anything else: ``str(value)`` as text.
 
-Speed: rows of the same column types are rendered by a Python function
-generated for those types (see "Row functions" below); anything unusual falls
-back to a careful cell-by-cell path, which defines the output.  Deflating runs
-in a worker thread unless ``background=False``.
+Speed: rows are rendered by a Python function generated for the column
+types a sheet learns from its values (see "Row functions" below); anything
+unusual falls back to a careful cell-by-cell path, which defines the output.
+Deflating runs in a worker thread unless ``background=False``.
 
 The zip container is written by ``ZipStream`` below, not by ``zipfile``:
 Excel is strict about ZIP64 and rejects what ``zipfile`` writes with
