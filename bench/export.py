@@ -6,10 +6,10 @@
 
 Two forms ("shapes"):
 
-- reference: the issue's shape, which its targets are judged on: a household form of 40 questions (30
-  in the household, 10 in a member repeat of 1-6 members), Thai labels and answers, built here with
-  openpyxl (``reference_form``): 40 columns on the main sheet and 15 on the member sheet, 1.83 million
-  cells for 20,000 households;
+- reference: the issue's shape, which its targets are judged on: a household form of 34 fields (22
+  questions in the household, 10 in a member repeat of 1-6 members, instanceID and instanceName), Thai
+  labels and answers, built here with openpyxl (``reference_form``): 40 columns on the main sheet and 15
+  on the member sheet, 1.83 million cells for 20,000 households;
 - intake: forms/household_status_intake.xlsx, much wider (86 + 64 columns: every choice of a
   select_multiple has its own 0/1 column), about 6.5 million cells for 20,000 households.
 
@@ -67,8 +67,8 @@ THAI_WORDS = ["บ้าน", "หมู่ที่", "ตำบล", "อำ�
 
 
 def reference_form() -> bytes:
-    """The issue's reference shape: a household form of 40 questions, 30 in the household and 10 in a
-    member repeat, Thai labels and answers.
+    """The issue's reference shape: a household form of 34 fields (22 questions in the household, 10 in a
+    member repeat, instanceID and instanceName), Thai labels and answers.
 
     With the export's metadata columns the main sheet has 40 columns (the select_multiple adds one 0/1
     column per choice, the geopoint four) and the member sheet 15, so 20,000 households with 3.5 members
@@ -142,7 +142,7 @@ def reference_form() -> bytes:
 
 
 SHAPES = {
-    "reference": ("reference shape (40 questions, 1.85 M cells at 20,000)", "household_reference.xlsx", reference_form),
+    "reference": ("reference shape (34 fields, 40 + 15 columns)", "household_reference.xlsx", reference_form),
     "intake": ("household intake form (wide: 86 + 64 columns)", INTAKE_FORM.name, INTAKE_FORM.read_bytes),
 }
 
