@@ -341,7 +341,7 @@ def child(url: str, fmt: str, output: str, traced: bool) -> None:
 
     from formserver.config import Settings
     from formserver.exports.export import run_export
-    from formserver.exports.jobs import reading_session
+    from formserver.db import reading_session
     from formserver.models import Form, Organisation
 
     folder = Path(output).parent

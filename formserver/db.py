@@ -1,4 +1,5 @@
-"""Engine, one session per request, ``session_scope()`` for the command line and jobs, and ``read_first()``."""
+"""Engine, one session per request, ``session_scope()`` for the command line and jobs, ``reading_session()``
+for exports, and ``read_first()``."""
 
 from __future__ import annotations
 
@@ -93,6 +94,41 @@ def close_request_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+@contextmanager
+def reading_session(settings: Settings):
+    """A session that reads one consistent snapshot and never blocks writers.
+
+    On SQLite the application's engine begins every transaction with BEGIN
+    IMMEDIATE (the write lock); a long export must not hold that, so it reads
+    through its own engine with a plain (deferred) BEGIN, which in WAL mode is a
+    snapshot that phones' writes do not wait for. On PostgreSQL the snapshot is
+    REPEATABLE READ, read through a server-side cursor.
+    """
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_reader)
+        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+    else:
+        engine = make_engine(url, isolation_level="REPEATABLE READ")
+    try:
+        with Session(engine) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+    finally:
+        engine.dispose()
+
+
+def _sqlite_reader(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA query_only=1")
+    cursor.close()
 
 
 # --------------------------------------------------------------------------- reads outside a transaction

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from .. import accounts, audit, forms
 from ..cli import EXTENSIONS, Context, command
+from ..db import reading_session
 from .export import ExportOptions, run_export
 from .flatten import ensure_flattened, rebuild
-from .jobs import reading_session
 
 
 def add_parser(sub) -> None:

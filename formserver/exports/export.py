@@ -303,7 +303,7 @@ def run_export(
 ) -> ExportResult:
     """Write the export of ``form`` to ``target`` (a path or a binary file object).
 
-    ``session`` only reads (use ``reading_session`` for a consistent snapshot that
+    ``session`` only reads (use ``db.reading_session`` for a consistent snapshot that
     does not block phones); the flattened copies must exist (``ensure_flattened``),
     a missing one is computed on the fly. ``progress(done, total)`` is called
     every few hundred submissions and between phases.

@@ -29,15 +29,14 @@ import socket
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit, permissions
 from ..config import Settings
-from ..db import Database, make_engine
+from ..db import Database, reading_session
 from ..models import ExportJob, Form, Organisation, User, utcnow
 from ..problems import Problem
 from .export import ExportOptions, run_export, time_zone_of
@@ -364,38 +363,3 @@ def _one_line(error: BaseException) -> str:
 
 
 # -- reading without holding up phones ----------------------------------------------------------
-
-
-@contextmanager
-def reading_session(settings: Settings):
-    """A session that reads one consistent snapshot and never blocks writers.
-
-    On SQLite the application's engine begins every transaction with BEGIN
-    IMMEDIATE (the write lock); a long export must not hold that, so it reads
-    through its own engine with a plain (deferred) BEGIN, which in WAL mode is a
-    snapshot that phones' writes do not wait for. On PostgreSQL the snapshot is
-    REPEATABLE READ, read through a server-side cursor.
-    """
-    url = settings.database_url
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_reader)
-        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
-    else:
-        engine = make_engine(url, isolation_level="REPEATABLE READ")
-    try:
-        with Session(engine) as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
-    finally:
-        engine.dispose()
-
-
-def _sqlite_reader(dbapi_connection, _record) -> None:
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA query_only=1")
-    cursor.close()
