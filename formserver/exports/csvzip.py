@@ -215,6 +215,11 @@ class CsvZip:
     def sheets(self) -> list[CsvSheet]:
         return list(self._sheets)
 
+    @property
+    def zip_stream(self) -> ZipStream:
+        """The archive itself, for other files beside the CSV files (an export's ``media/``)."""
+        return self._zip
+
     def _unique_name(self, name: str) -> str:
         candidate = name
         number = 1

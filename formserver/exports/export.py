@@ -245,8 +245,7 @@ class _Output:
         """The zip that media/ entries go into; call before the first table."""
         if self.outer is not None:
             return self.outer
-        # CsvZip has no public way to add other files: its zip stream is used before any CSV file starts.
-        return self.book._zip
+        return self.book.zip_stream
 
     def table(self, name: str, header_rows: list[list], widths: list[float]):
         if self.book is None:
