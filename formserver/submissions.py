@@ -526,7 +526,7 @@ def _store_new(
             instance_name=instance.instance_name,
             xml=xml,
             xml_sha256=xml_sha256,
-            data=flattened_copy(session, target.version_pk, xml, target.xform_md5),  # for exports; rebuildable
+            data=flattened_copy(session, target.version_pk, instance.root, target.xform_md5),  # for exports; rebuildable
             received_at=now,
             submitter_user_id=sender.user_id,
             submitter_app_user_id=sender.app_user_id,

@@ -45,11 +45,12 @@ def repeat_paths(tree: dict) -> frozenset[str]:
     return frozenset(found)
 
 
-def flatten(xml: bytes, repeats: frozenset[str] | dict) -> dict:
-    """The flattened copy of one instance; ``repeats`` is ``repeat_paths(tree)`` (or the tree)."""
+def flatten(instance: bytes | etree._Element, repeats: frozenset[str] | dict) -> dict:
+    """The flattened copy of one instance (its XML, or its root when already parsed, as at ingest);
+    ``repeats`` is ``repeat_paths(tree)`` (or the tree)."""
     if isinstance(repeats, dict):
         repeats = repeat_paths(repeats)
-    root = parse(xml)
+    root = parse(instance) if isinstance(instance, bytes) else instance
     row: dict = {}
     _walk(root, "", "", row, repeats)
     return row
@@ -99,7 +100,9 @@ class RepeatsByVersion(dict):
 _REPEATS_BY_XFORM: dict[str, frozenset[str]] = {}
 
 
-def flattened_copy(session: Session, version_pk: int, xml: bytes, xform_md5: str | None = None) -> dict | None:
+def flattened_copy(
+    session: Session, version_pk: int, instance: bytes | etree._Element, xform_md5: str | None = None
+) -> dict | None:
     """The flattened copy of an instance of a form version, or None if it cannot be read (ingest's one call).
 
     The repeats of a version are cached by the XForm's md5: a stored XForm never changes.
@@ -111,7 +114,7 @@ def flattened_copy(session: Session, version_pk: int, xml: bytes, xform_md5: str
         if xform_md5:
             _REPEATS_BY_XFORM[xform_md5] = repeats
     try:
-        return flatten(xml, repeats)
+        return flatten(instance, repeats)
     except (ValueError, etree.LxmlError):
         return None  # filled in (or left empty) by ensure_flattened at the next export
 
