@@ -23,6 +23,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from . import audit
+from .permissions import role_in
 from .models import AppUser, Form, FormAssignment, Membership, Organisation, User, utcnow
 from .problems import Problem
 
@@ -155,24 +156,26 @@ class Assignee:
         return f"device {self.name}" if self.is_device else self.name
 
 
+def _assignee(user: User | None, app_user: AppUser | None) -> Assignee:
+    if app_user is not None:
+        return Assignee(f"app_user:{app_user.id}", app_user.name)
+    return Assignee(f"user:{user.id}", user.email)
+
+
 def assignments_of(session: Session, form: Form) -> list[Assignee]:
     """Who a form is assigned to; empty: every account of its organisation."""
     found = []
     for assignment in session.scalars(select(FormAssignment).where(FormAssignment.form_id == form.id)):
         if assignment.app_user_id is not None:
-            found.append(Assignee(f"app_user:{assignment.app_user_id}", session.get(AppUser, assignment.app_user_id).name))
+            found.append(_assignee(None, session.get(AppUser, assignment.app_user_id)))
         else:
-            found.append(Assignee(f"user:{assignment.user_id}", session.get(User, assignment.user_id).email))
+            found.append(_assignee(session.get(User, assignment.user_id), None))
     return sorted(found, key=lambda assignee: assignee.label)
 
 
 def assignable(session: Session, organisation: Organisation) -> list[Assignee]:
     """Accounts a form of the organisation can be assigned to: active device accounts and members who may send."""
-    devices = [
-        Assignee(f"app_user:{a.id}", a.name)
-        for a in app_users_of(session, organisation)
-        if a.revoked_at is None
-    ]
+    devices = [_assignee(None, a) for a in app_users_of(session, organisation) if a.revoked_at is None]
     people = session.execute(
         select(User.id, User.email)
         .join(Membership, Membership.user_id == User.id)
@@ -192,7 +195,7 @@ def assignee_by_key(session: Session, organisation: Organisation, key: str) -> d
                 return {"app_user": app_user}
         elif kind == "user":
             user = session.get(User, int(number))
-            if user is not None and any(m.organisation_id == organisation.id for m in user.memberships):
+            if user is not None and role_in(session, user, organisation) is not None:
                 return {"user": user}
     raise Problem("appuser.not_found", name=key)
 
@@ -208,15 +211,16 @@ def assign_form(
     if app_user is not None:
         if app_user.organisation_id != organisation.id:
             raise Problem("appuser.not_found", name=app_user.name)
-        values, who = {"app_user_id": app_user.id}, f"device {app_user.name}"
+        values = {"app_user_id": app_user.id}
     else:
-        if not any(m.organisation_id == organisation.id for m in user.memberships):
+        if role_in(session, user, organisation) is None:
             raise Problem("member.not_found", email=user.email, slug=organisation.slug)
-        values, who = {"user_id": user.id}, user.email
+        values = {"user_id": user.id}
     if assigned(session, form.id, user=user, app_user=app_user):
         return
     session.add(FormAssignment(form_id=form.id, **values))
     session.flush()
+    who = _assignee(user, app_user).label
     audit.record(session, "form.assign", organisation=organisation, user=actor, target=form.form_id, to=who)
 
 
@@ -224,10 +228,8 @@ def unassign_form(
     session: Session, form: Form, *, user: User | None = None, app_user: AppUser | None = None, actor: User | None = None
 ) -> None:
     """Remove one assignment; a form left without any is open to every account of its organisation again."""
-    if app_user is not None:
-        condition, who = FormAssignment.app_user_id == app_user.id, f"device {app_user.name}"
-    else:
-        condition, who = FormAssignment.user_id == user.id, user.email
+    who = _assignee(user, app_user).label
+    condition = FormAssignment.app_user_id == app_user.id if app_user is not None else FormAssignment.user_id == user.id
     assignment = session.scalar(select(FormAssignment).where(FormAssignment.form_id == form.id, condition))
     if assignment is None:
         raise Problem("form.not_assigned", form_id=form.form_id, who=who)

@@ -491,6 +491,17 @@ def _insert_unless_stored(dialect: str):
 _INSERTS: dict[str, object] = {}
 
 
+def _derived(session: Session, target: Target, instance: Instance) -> dict:
+    """The columns computed from the parsed instance when it is stored: the flattened copy that exports
+    read (rebuildable from the XML) and how many files its answers name."""
+    return {
+        "data": flattened_copy(session, target.version_pk, instance.root, target.xform_md5),
+        "attachments_expected": count_expected_attachments(
+            instance.root, binary_paths(session, target.version_pk, target.xform_md5)
+        ),
+    }
+
+
 def _store_new(
     session: Session,
     organisation: Organisation,
@@ -526,7 +537,6 @@ def _store_new(
             instance_name=instance.instance_name,
             xml=xml,
             xml_sha256=xml_sha256,
-            data=flattened_copy(session, target.version_pk, instance.root, target.xform_md5),  # for exports; rebuildable
             received_at=now,
             submitter_user_id=sender.user_id,
             submitter_app_user_id=sender.app_user_id,
@@ -536,9 +546,7 @@ def _store_new(
             deprecated_id=instance.deprecated_id,
             root_id=root_pk,
             is_current=True,
-            attachments_expected=count_expected_attachments(
-                instance.root, binary_paths(session, target.version_pk, target.xform_md5)
-            ),
+            **_derived(session, target, instance),
         ),
     ).scalar()
     if submission_pk is None:
@@ -772,7 +780,6 @@ def _take_new(session: Session, conflict: SubmissionConflict, stored: Submission
         instance_name=instance.instance_name,
         xml=conflict.xml,
         xml_sha256=conflict.xml_sha256,
-        data=flattened_copy(session, target.version_pk, conflict.xml, target.xform_md5),  # for exports
         received_at=conflict.received_at,
         submitter_user_id=conflict.submitter_user_id,
         submitter_app_user_id=conflict.submitter_app_user_id,
@@ -781,9 +788,7 @@ def _take_new(session: Session, conflict: SubmissionConflict, stored: Submission
         deprecated_id=instance.deprecated_id,
         root_id=root_pk,
         is_current=True,
-        attachments_expected=count_expected_attachments(
-            instance.root, binary_paths(session, target.version_pk, target.xform_md5)
-        ),
+        **_derived(session, target, instance),
     )
     sent = {a["name"] for a in conflict.attachments}
     for item in conflict.attachments:

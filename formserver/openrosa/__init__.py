@@ -62,15 +62,7 @@ def _access() -> Access:
     if access is None:
         args = request.view_args or {}
         access = authenticate(
-            request_session(),
-            _settings(),
-            slug=args.get("slug", ""),
-            token=args.get("token"),
-            authorization=request.authorization,
-            method=request.method,
-            environ=request.environ,
-            https=request.scheme == "https",
-            root_url=request.root_url,
+            request_session(), _settings(), request.environ, slug=args.get("slug", ""), token=args.get("token")
         )
         g.openrosa_access = access
     return access
@@ -109,15 +101,7 @@ def _openrosa_headers(response: Response) -> Response:
 
 @blueprint.errorhandler(Problem)
 def _problem(problem: Problem) -> Response:
-    status, headers, body = problem_answer(
-        problem,
-        _settings(),
-        method=request.method,
-        path=request.path,
-        token_url=(request.view_args or {}).get("token") is not None,
-        https=request.scheme == "https",
-        stream=request.stream,
-    )
+    status, headers, body = problem_answer(problem, _settings(), request.environ, request.stream)
     return Response(body, status=status, headers=headers)
 
 

@@ -13,7 +13,7 @@ from typing import BinaryIO
 from ..config import Settings
 from ..problems import Problem
 from . import formats
-from .auth import challenges
+from .auth import challenges, is_https
 from .multipart import drain
 
 log = logging.getLogger(__name__)
@@ -30,16 +30,21 @@ def without_token(path: str) -> str:
 
 
 def problem_answer(
-    problem: Problem, settings: Settings, *, method: str, path: str, token_url: bool, https: bool, stream: BinaryIO
+    problem: Problem, settings: Settings, environ: dict, stream: BinaryIO
 ) -> tuple[int, list[tuple[str, str]], bytes]:
-    """Status, headers and body of the answer to a problem, with a short Thai / English message."""
+    """Status, headers and body of the answer to a problem, with a short Thai / English message.
+
+    ``stream`` is the request body as the endpoint has been reading it (what is left is drained).
+    """
+    method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
     headers = [("Content-Type", formats.CONTENT_TYPE)]
     if problem.status == 401:
-        if token_url:
+        if path.startswith("/key/"):  # a device account's token URL: no password would help
             headers.append(("WWW-Authenticate", f'Bearer realm="{settings.digest_realm}", error="invalid_token"'))
         else:
             stale = bool(problem.values.get("stale"))
-            headers += [("WWW-Authenticate", value) for value in challenges(settings, https=https, stale=stale)]
+            values = challenges(settings, https=is_https(environ), stale=stale)
+            headers += [("WWW-Authenticate", value) for value in values]
     if method == "POST":
         # Read what the phone is still sending, so it sees this answer and not a reset connection.
         if not drain(stream, at_most=2 * settings.accept_content_length + (16 << 20)):

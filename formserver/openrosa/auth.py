@@ -25,6 +25,7 @@ from urllib.parse import quote, unquote, urlsplit
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import Authorization
+from werkzeug.wsgi import get_host
 
 from .. import permissions
 from ..accounts import password_matches
@@ -205,20 +206,15 @@ def check_basic(session: Session, credentials: Authorization) -> User:
 # --------------------------------------------------------------------------- one entry point
 
 
-def authenticate(
-    session: Session,
-    settings: Settings,
-    *,
-    slug: str,
-    token: str | None,
-    authorization: Authorization | None,
-    method: str,
-    environ: dict,
-    https: bool,
-    root_url: str,
-) -> Access:
-    """Who is asking, for which organisation; raises a 401/403/404 problem otherwise."""
-    root_url = root_url.rstrip("/")
+def authenticate(session: Session, settings: Settings, environ: dict, *, slug: str, token: str | None) -> Access:
+    """Who is asking (the request's WSGI environ), for which organisation; raises a 401/403/404 problem otherwise.
+
+    Read from the environ itself, so that the Flask routes and the plain ``/submission`` endpoint
+    authenticate the same way.
+    """
+    root_url = root_url_of(environ)
+    method = environ.get("REQUEST_METHOD", "")
+    authorization = Authorization.from_header(environ.get("HTTP_AUTHORIZATION"))
     if token is not None:
         row = read_first(session, _BY_TOKEN, {"token": token}) if 0 < len(token) <= 64 else None
         if row is None or row["revoked"]:
@@ -235,7 +231,7 @@ def authenticate(
         raise Problem("appuser.sign_in_required")
     if authorization.type == "digest" and authorization.parameters:
         user = check_digest(session, settings, authorization, method, environ)
-    elif authorization.type == "basic" and https:
+    elif authorization.type == "basic" and is_https(environ):
         user = check_basic(session, authorization)
     else:
         raise Problem("appuser.sign_in_required")
@@ -243,6 +239,15 @@ def authenticate(
     if row is None:
         raise Problem("organisation.not_found", slug=slug)
     return Access(OrganisationRef(row["id"], row["slug"], row["name"]), user, None, f"{root_url}/o/{slug}")
+
+
+def is_https(environ: dict) -> bool:
+    return environ.get("wsgi.url_scheme") == "https"
+
+
+def root_url_of(environ: dict) -> str:
+    """The scheme, host and script root the phone used (after ProxyFix, behind a trusted proxy)."""
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{get_host(environ)}{quote(environ.get('SCRIPT_NAME', ''))}"
 
 
 # Built once: every request from a phone runs one of these.

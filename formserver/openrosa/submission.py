@@ -15,10 +15,9 @@ from __future__ import annotations
 import logging
 import re
 from http import HTTPStatus
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs
 
-from werkzeug.datastructures import Authorization
-from werkzeug.wsgi import get_host, get_input_stream
+from werkzeug.wsgi import get_input_stream
 
 from ..problems import Problem
 from ..submissions import ingest
@@ -59,31 +58,20 @@ class SubmissionEndpoint:
         return [b"" if method == "HEAD" else body]
 
     def answer(self, environ, method: str, slug: str, token: str | None) -> tuple[int, list, bytes]:
-        https = environ.get("wsgi.url_scheme") == "https"
         stream = get_input_stream(environ)
         session = self.connections.session()
         try:
-            access = authenticate(
-                session,
-                self.settings,
-                slug=slug,
-                token=token,
-                authorization=Authorization.from_header(environ.get("HTTP_AUTHORIZATION")),
-                method=method,
-                environ=environ,
-                https=https,
-                root_url=_root_url(environ),
-            )
+            access = authenticate(session, self.settings, environ, slug=slug, token=token)
             if not access.can(session, "submission.create"):
                 raise Problem("submission.forbidden", slug=access.organisation.slug)
             if method != "POST":
                 return 204, [("X-OpenRosa-Accept-Content-Length", str(self.settings.accept_content_length))], b""
             return 201, [("Content-Type", formats.CONTENT_TYPE)], self.receive(session, access, environ, stream)
         except Problem as problem:
-            return self._refuse(problem, environ, method, token, https, stream)
+            return problem_answer(problem, self.settings, environ, stream)
         except Exception:
             log.exception("openrosa %s %s failed", method, without_token(environ.get("PATH_INFO", "")))
-            return self._refuse(Problem("submission.failed"), environ, method, token, https, stream)
+            return problem_answer(Problem("submission.failed"), self.settings, environ, stream)
         finally:
             session.close()
 
@@ -113,13 +101,3 @@ class SubmissionEndpoint:
         finally:
             upload.discard()
         return formats.openrosa_response(EDIT_RECEIVED if outcome.status == "edit" else RECEIVED)
-
-    def _refuse(self, problem: Problem, environ, method: str, token: str | None, https: bool, stream):
-        return problem_answer(
-            problem, self.settings, method=method, path=environ.get("PATH_INFO", ""),
-            token_url=token is not None, https=https, stream=stream,
-        )
-
-
-def _root_url(environ) -> str:
-    return f"{environ.get('wsgi.url_scheme', 'http')}://{get_host(environ)}{quote(environ.get('SCRIPT_NAME', ''))}"
