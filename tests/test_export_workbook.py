@@ -359,6 +359,24 @@ def test_a_flattened_copy_that_cannot_be_read_is_made_again_from_the_xml(session
     assert table(sheets["visit"])[0]["household-head_name"] == "สมชาย ใจดี"
 
 
+def test_copies_that_cannot_be_read_among_others_are_made_again_and_every_row_keeps_its_place(session, settings, organisation, visit, tmp_path):
+    stored = [add_submission(session, visit, values, instance_id=f"uuid:{number}")
+              for number, values in enumerate([SOMCHAI, NAPAT, SOMCHAI, NAPAT, SOMCHAI])]
+    session.commit()
+    for broken in (stored[1], stored[4]):  # the stream of rows is closed and read on after each
+        session.execute(text("UPDATE submission SET data = :data WHERE id = :id"),
+                        {"data": '{"household/head_name": "\\ud800"}', "id": broken.id})
+    session.commit()
+    sheets = read_workbook(export(session, settings, organisation, visit.form, tmp_path))
+    main = table(sheets["visit"])
+    assert [row["KEY"] for row in main] == [f"uuid:{number}" for number in range(5)]
+    assert [row["_index"] for row in main] == [1, 2, 3, 4, 5]
+    assert [row["household-head_name"] for row in main] == ["สมชาย ใจดี", "Napat", "สมชาย ใจดี", "Napat", "สมชาย ใจดี"]
+    assert [(row["PARENT_KEY"], row["_parent_index"]) for row in table(sheets["member"])] == [
+        ("uuid:0", 1), ("uuid:0", 1), ("uuid:1", 2), ("uuid:2", 3), ("uuid:2", 3), ("uuid:3", 4), ("uuid:4", 5), ("uuid:4", 5)
+    ]
+
+
 def test_a_form_of_another_organisation_is_not_exported(session, settings, organisation, visit, tmp_path):
     other = create_organisation(session, "othernet", "Other")
     with pytest.raises(Problem) as refused:

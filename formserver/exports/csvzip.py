@@ -41,7 +41,7 @@ from typing import Iterable, Sequence
 
 from .spreadsheet import Hyperlink, ZipStream
 
-__all__ = ["CsvSheet", "CsvTable", "CsvZip", "MAX_FILE_NAME_CHARS"]
+__all__ = ["CsvSheet", "CsvTable", "CsvZip", "FORMULA_FIRST", "MAX_FILE_NAME_CHARS", "csv_field", "guard_formula"]
 
 MAX_FILE_NAME_CHARS = 100  # without the ".csv" suffix
 _BOM = "\ufeff"
@@ -63,7 +63,7 @@ def guard_formula(text: str) -> str:
     return text
 
 
-def _field(value: object) -> object:
+def csv_field(value: object) -> object:
     """One CSV field (a str, or a number the csv module writes with str())."""
     kind = type(value)
     if kind is str:
@@ -99,8 +99,8 @@ def _safe_file_name(name: object) -> str:
 # Row converters: a row's fields are made by a function generated for rows
 # of its width, one list display with an inline test per value, so that
 # the common values (text that is not formula-like, numbers, None) cost no
-# call; any other value goes through _field.
-_FORMULA_FIRST = frozenset(_FORMULA_STARTS)
+# call; any other value goes through csv_field.
+FORMULA_FIRST = frozenset(_FORMULA_STARTS)
 _PLAIN_TYPES = frozenset({str, int, float, type(None)})
 _PLAIN_FIELD = "(FIELD(x) if (x := v[{i}]).__class__ not in PLAIN or x.__class__ is str and x[:1] in FIRST else x)"
 _CONVERTERS: dict[int, object] = {}
@@ -111,7 +111,7 @@ def _converter(width: int):
     function = _CONVERTERS.get(width)
     if function is None:
         cells = ", ".join(_PLAIN_FIELD.format(i=index) for index in range(width))
-        namespace = {"__builtins__": {}, "str": str, "PLAIN": _PLAIN_TYPES, "FIRST": _FORMULA_FIRST, "FIELD": _field}
+        namespace = {"__builtins__": {}, "str": str, "PLAIN": _PLAIN_TYPES, "FIRST": FORMULA_FIRST, "FIELD": csv_field}
         exec(compile(f"def fields(v):\n    return [{cells}]\n", "<csv row>", "exec"), namespace)  # noqa: S102
         function = _CONVERTERS[width] = namespace["fields"]
     return function
@@ -145,13 +145,17 @@ class CsvSheet:
     def write_row(self, values: Sequence[object] | Iterable[object], *,
                   style: str | None = None) -> None:
         """Write the next row (``style`` is accepted and ignored: CSV has none)."""
-        if not self._open:
-            raise RuntimeError(f"{self.name!r} is finished")
-        buffer = self._buffer
         if type(values) is not list and type(values) is not tuple:
             values = list(values)
         convert = _CONVERTERS.get(len(values)) or _converter(len(values))
-        self._writer.writerow(convert(values))
+        self.write_fields(convert(values))
+
+    def write_fields(self, fields: list) -> None:
+        """Write a row of CSV fields as ``csv_field`` makes them (the caller made them safe)."""
+        if not self._open:
+            raise RuntimeError(f"{self.name!r} is finished")
+        buffer = self._buffer
+        self._writer.writerow(fields)
         self.rows_written += 1
         self._buffered += len(buffer[-1])
         if self._buffered > _FLUSH_CHARS:
@@ -172,14 +176,25 @@ class CsvSheet:
 
 
 class CsvTable:
-    """A CSV file that starts with header rows (CSV has no row limit)."""
+    """A CSV file that starts with header rows (CSV has no row limit).
 
-    def __init__(self, sheet: CsvSheet, header_rows: Sequence[Sequence[object]]):
+    With ``ready`` the rows written are CSV fields already (each made by
+    ``csv_field``, or by a row function compiled for CSV) and are written as
+    they are; otherwise every value is converted.
+    """
+
+    def __init__(self, sheet: CsvSheet, header_rows: Sequence[Sequence[object]], ready: bool = False):
         self.sheets = [sheet]
         self.name = sheet.name
-        self.rows_written = 0  # data rows, header rows not counted
         for row in header_rows:
             sheet.write_row(row, style="header")
+        self._header_count = sheet.rows_written
+        self.write_row = sheet.write_fields if ready else sheet.write_row
+
+    @property
+    def rows_written(self) -> int:
+        """Data rows, header rows not counted."""
+        return self.sheets[0].rows_written - self._header_count
 
     @property
     def sheet(self) -> CsvSheet:
@@ -188,10 +203,6 @@ class CsvTable:
     @property
     def sheet_names(self) -> list[str]:
         return [self.name]
-
-    def write_row(self, values: Sequence[object], *, style: str | None = None) -> None:
-        self.sheets[0].write_row(values, style=style)
-        self.rows_written += 1
 
 
 class CsvZip:
@@ -245,9 +256,10 @@ class CsvZip:
     def add_table(self, name: str, header_rows: Sequence[Sequence[object]], *,
                   freeze_rows: int | None = None, autofilter: bool = False,
                   column_widths: list[float] | None = None,
-                  max_rows: int | None = None) -> CsvTable:
-        """Start ``<name>.csv`` with ``header_rows``; the other arguments are ignored."""
-        return CsvTable(self.add_sheet(name), header_rows)
+                  max_rows: int | None = None, ready: bool = False) -> CsvTable:
+        """Start ``<name>.csv`` with ``header_rows``; ``ready`` as for ``CsvTable``, the other
+        arguments are ignored."""
+        return CsvTable(self.add_sheet(name), header_rows, ready)
 
     def close(self) -> None:
         if self._closed:
