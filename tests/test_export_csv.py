@@ -74,3 +74,33 @@ def test_a_csv_media_zip_has_the_csv_files_beside_media(session, settings, organ
     assert files[f"media/{submission.id}/id card.jpg"] == b"photo"
     main = dict(zip(rows(files["visit.csv"])[0], rows(files["visit.csv"])[2]))
     assert main["household-photo"] == f"media/{submission.id}/id%20card.jpg"
+
+
+def test_a_row_made_for_csv_is_the_typed_row_written_field_by_field():
+    import datetime as dt
+    import random
+    from zoneinfo import ZoneInfo
+
+    from formserver.exports.columns import Choice, Field, Meta, compile_row
+    from formserver.exports.csvzip import csv_field
+
+    choices = [Choice("a", "=ก"), Choice("b", "B"), Choice("c", "-1+1")]
+    fields = [Field(key=f"f{number}", path=f"f{number}", kind=kind, label=kind, choices=choices)
+              for number, kind in enumerate(["text", "int", "decimal", "date", "datetime", "time", "boolean",
+                                             "select1", "select", "geopoint", "binary"])]
+    metas = (Meta("when", "received"), Meta("who"), Meta("count", "number"))
+    values = [None, "", "สมชาย", "0570189001238", "=1+1", "-5", "+66812345678", "@x", "\tx", "12", "12.50", "1e3",
+              "x12", "2024-05-01", "2024-13-45", "2024-05-01T08:15:00.000+07:00", "2024-05-01T02:45:30Z",
+              "09:30:00.000+07:00", "09:30", "true", "0", "a", "a c", "b d", "=d", "19.9 99.8 412.5 4.8", "1 2",
+              "id card.jpg", "=cmd|' /C calc'!A0"]
+    zone = ZoneInfo("Asia/Bangkok")
+    for labels in (True, False):
+        typed = compile_row(fields, labels=labels, time_zone=zone, before=metas[:1], after=metas[1:])
+        ready = compile_row(fields, labels=labels, time_zone=zone, csv=True, before=metas[:1], after=metas[1:])
+        rng = random.Random(7)
+        for _ in range(300):
+            node = {field.key: rng.choice(values) for field in fields}
+            node = {key: value for key, value in node.items() if value is not None}
+            meta = (dt.datetime(2024, 5, 1, 1, 2, 3, tzinfo=dt.timezone.utc), rng.choice(values), 3)
+            expected = [csv_field(cell) for cell in typed(node, "https://h/s/1/", *meta)]
+            assert ready(node, "https://h/s/1/", *meta) == expected, node

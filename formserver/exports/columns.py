@@ -519,7 +519,7 @@ def _meta_cell(kind: str, name: str, csv: bool) -> str:
         return name
     if kind == "received":
         cell = f"{name}.astimezone(ZONE).replace(tzinfo=None)"
-        return f"F({cell})" if csv else cell
+        return f"{cell}.isoformat()" if csv else cell
     return f"({name} if {name}.__class__ is str and {name}[:1] not in FIRST else F({name}))" if csv else name
 
 
@@ -533,6 +533,16 @@ def _field_cells(fields: list[Field], namespace: dict, labels: bool, csv: bool) 
         "time": "to_time",
         "boolean": "to_bool",
     }
+    # In CSV, what a converter gives back: numbers stay, dates become ISO text, the rest goes through F.
+    csv_of = {
+        "int": "x if (x := {cell}).__class__ is not str else F(x)",
+        "decimal": "x if (x := {cell}).__class__ is not str else F(x)",
+        "date": "x.isoformat() if (x := {cell}).__class__ is DATE else F(x)",
+        "datetime": "x.isoformat() if (x := {cell}).__class__ is DATETIME else F(x)",
+        "time": "x.isoformat() if (x := {cell}).__class__ is TIME else F(x)",
+        "boolean": "F({cell})",
+    }
+    namespace.update(DATE=dt.date, DATETIME=dt.datetime, TIME=dt.time)
     cells = []
     for number, item in enumerate(fields):
         key = f"K{number}"
@@ -540,7 +550,7 @@ def _field_cells(fields: list[Field], namespace: dict, labels: bool, csv: bool) 
         got = f"(v := g({key})) is None"
         if item.kind in simple:
             cell = f"{simple[item.kind]}(v)"
-            cells.append(f"(None if {got} else {f'F({cell})' if csv else cell})")
+            cells.append(f"(None if {got} else {csv_of[item.kind].format(cell=cell) if csv else cell})")
         elif item.kind == "select1" and labels and item.choices:
             choice_labels = {choice.name: choice.label for choice in item.choices}
             if csv:
