@@ -110,6 +110,16 @@ def test_file_names_are_safe_unique_and_end_in_csv():
         assert thai.flag_bits & 0x800  # the name is marked as UTF-8
 
 
+def test_a_table_of_ready_fields_writes_them_as_they_are_and_its_header_converted():
+    target = io.BytesIO()
+    with CsvZip(target) as archive:
+        table = archive.add_table("t", [["=name", "n"]], ready=True)
+        table.write_row([guard_formula("=1+1"), 5])
+        table.write_row(["2024-05-01", None])
+    assert rows_of(files(target.getvalue())["t.csv"]) == [["'=name", "n"], ["'=1+1", "5"], ["2024-05-01", ""]]
+    assert table.rows_written == 2
+
+
 def test_sheet_and_table_interface_matches_the_workbook():
     target = io.BytesIO()
     with CsvZip(target) as archive:
