@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -263,6 +264,34 @@ def test_a_media_zip_holds_the_workbook_and_the_files_which_its_links_point_at(s
 
     cell = next(c for c in openpyxl.load_workbook(workbook)["visit"][3] if c.value == "id card.jpg")
     assert cell.hyperlink.target == f"media/{submission.id}/id%20card.jpg"
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="lists open files through Linux's /proc")
+@pytest.mark.parametrize("options", [{"format": "xlsx"}, {"format": "csv"}, {"format": "xlsx", "media": True}])
+def test_an_export_that_fails_half_way_raises_and_keeps_no_temporary_file_open(session, settings, organisation, visit, tmp_path, monkeypatch, options):
+    import os
+
+    for values in (SOMCHAI, NAPAT, SOMCHAI):
+        add_submission(session, visit, values)
+    decoded = export_module._decoded
+    calls = iter(range(100))
+
+    def failing(text):
+        if next(calls) == 2:
+            raise RuntimeError("the disk is full")
+        return decoded(text)
+
+    monkeypatch.setattr(export_module, "_decoded", failing)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+
+    def open_in(folder) -> list[str]:
+        targets = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{fd}")]
+        return [target for target in targets if target.startswith(str(folder))]
+
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        run_export(session, settings, organisation, visit.form, options, tmp_path / "out", spool_dir=spool)
+    assert open_in(spool) == [] and open_in(tmp_path / "out") == []
 
 
 def test_fields_of_all_versions_are_merged_in_the_newest_order_with_fields_only_older_versions_had_at_the_end(session, settings, organisation, blobs, visit, tmp_path):

@@ -276,5 +276,9 @@ class CsvZip:
         if exc_type is None:
             self.close()
         else:
-            self._closed = True
-            self._zip.abort()
+            self.abort()
+
+    def abort(self) -> None:
+        """Stop without finishing the file: what was written is not a valid archive."""
+        self._closed = True
+        self._zip.abort()

@@ -293,10 +293,10 @@ class _Output:
 
     def abort(self) -> None:
         try:
+            if self.book is not None:
+                self.book.abort()
             if self.outer is not None:
                 self.outer.abort()
-            elif self.book is not None:
-                self.book.__exit__(RuntimeError, None, None)
         finally:
             if self._own_file is not None:
                 self._own_file.close()

@@ -1262,8 +1262,14 @@ class Workbook:
         if exc_type is None:
             self.close()
         else:
-            self._closed = True
-            self._zip.abort()
+            self.abort()
+
+    def abort(self) -> None:
+        """Stop without finishing the file: what was written is not a valid archive."""
+        self._closed = True
+        for sheet in self._sheets:
+            sheet._links.close()
+        self._zip.abort()
 
     def _workbook_xml(self) -> str:
         parts = [
