@@ -58,13 +58,11 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from household import THAI_FAMILY, THAI_GIVEN, THAI_WORDS, xlsform  # noqa: E402
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
 INTAKE_FORM = ROOT / "forms" / "household_status_intake.xlsx"
 POOL = 1000
-THAI_GIVEN = ["สมชาย", "นา", "คำ", "แสง", "บุญมี", "จันทร์", "อาหมี่", "หมี่เซ", "ใบตอง", "ดวงใจ", "ลาเซอ", "อาผ่า"]
-THAI_FAMILY = ["ใจดี", "แสงดี", "เชอมือ", "แซ่ลี", "จะทอ", "มาเยอะ", "ศรีสุข", "คำมา", "แก้วใส", "อายี่"]
-THAI_WORDS = ["บ้าน", "หมู่ที่", "ตำบล", "อำเภอ", "ดอย", "ห้วย", "โรงพยาบาล", "แม่สาย", "เชียงราย", "ไร่", "นา"]
 
 
 # -- the forms -----------------------------------------------------------------------------------
@@ -78,10 +76,6 @@ def reference_form() -> bytes:
     column per choice, the geopoint four) and the member sheet 15, so 20,000 households with 3.5 members
     on average make 20,000 x 40 + 70,000 x 15 = 1.85 million cells, the issue's 1.8 million.
     """
-    from io import BytesIO
-
-    from openpyxl import Workbook
-
     survey = [
         ("start", "start", "", ""), ("end", "end", "", ""),
         ("text", "interviewer_id", "รหัสผู้สัมภาษณ์", "Interviewer"),
@@ -126,23 +120,11 @@ def reference_form() -> bytes:
         "school": ["none", "primary", "secondary", "university"],
     }
     labels = {"female": "หญิง", "male": "ชาย", "yes": "ใช่", "no": "ไม่ใช่", "wood": "ไม้", "brick": "อิฐ"}
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "survey"
-    sheet.append(["type", "name", "label::Thai (th)", "label::English (en)"])
-    for row in survey:
-        sheet.append(list(row))
-    choices = workbook.create_sheet("choices")
-    choices.append(["list_name", "name", "label::Thai (th)", "label::English (en)"])
-    for list_name, names in lists.items():
-        for name in names:
-            choices.append([list_name, name, labels.get(name, name), name])
-    settings = workbook.create_sheet("settings")
-    settings.append(["form_id", "version", "form_title", "instance_name"])
-    settings.append(["household_reference", "1", "ครัวเรือน (benchmark)", "concat(${household_code}, ' ', ${head_name})"])
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    settings = {
+        "form_id": "household_reference", "version": "1", "form_title": "ครัวเรือน (benchmark)",
+        "instance_name": "concat(${household_code}, ' ', ${head_name})",
+    }
+    return xlsform(survey, lists, settings, labels)
 
 
 SHAPES = {

@@ -48,25 +48,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from household import THAI_FAMILY, THAI_GIVEN, THAI_WORDS, xlsform  # noqa: E402
+
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 USER_AGENT = "org.odk.collect.android/v2026.3.3 Dalvik/2.1.0 (Linux; U; Android 14; Pixel 7 Build/UQ1A.240205.004)"
 CENTRAL = {1: (52, None), 8: (95, None), 32: (122, 228)}  # submissions/s, p99 ms (ODK Central, 2 cores)
 
 # --------------------------------------------------------------------------- the form and its instances
 
-THAI_GIVEN = ["สมชาย", "นา", "คำ", "แสง", "บุญมี", "จันทร์", "อาหมี่", "หมี่เซ", "ใบตอง", "ดวงใจ", "ลาเซอ", "อาผ่า"]
-THAI_FAMILY = ["ใจดี", "แสงดี", "เชอมือ", "แซ่ลี", "จะทอ", "มาเยอะ", "ศรีสุข", "คำมา", "แก้วใส", "อายี่"]
-THAI_WORDS = ["บ้าน", "หมู่ที่", "ตำบล", "อำเภอ", "ดอย", "ห้วย", "โรงพยาบาล", "แม่สาย", "เชียงราย", "ไร่", "นา", "ลำธาร"]
 STATUS = ["thai_id", "pink_card", "zero_card", "none", "pending"]
 VILLAGES = ["b01", "b02", "b03", "b04", "b05"]
 
 
 def household_form() -> bytes:
     """An XLSForm of about 30 questions with a member repeat, labels in Thai and English."""
-    from io import BytesIO
-
-    from openpyxl import Workbook
-
     survey = [
         ("start", "start", "", ""), ("end", "end", "", ""), ("today", "today", "", ""), ("deviceid", "deviceid", "", ""),
         ("text", "interviewer", "ผู้สัมภาษณ์", "Interviewer"),
@@ -105,23 +100,11 @@ def household_form() -> bytes:
         "document": ["birth", "house_reg", "id_card", "school", "hospital"], "house": ["wood", "brick", "bamboo"],
         "income": ["farm", "wage", "trade", "remittance", "none"], "relation": ["head", "spouse", "child", "parent", "other"],
     }
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "survey"
-    sheet.append(["type", "name", "label::Thai (th)", "label::English (en)"])
-    for row in survey:
-        sheet.append(list(row))
-    choices = workbook.create_sheet("choices")
-    choices.append(["list_name", "name", "label::Thai (th)", "label::English (en)"])
-    for list_name, names in lists.items():
-        for name in names:
-            choices.append([list_name, name, name, name])
-    settings = workbook.create_sheet("settings")
-    settings.append(["form_id", "version", "form_title", "instance_name"])
-    settings.append(["household_bench", "1", "ครัวเรือน (benchmark)", "concat(${household_code}, ' ', ${head_name})"])
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    settings = {
+        "form_id": "household_bench", "version": "1", "form_title": "ครัวเรือน (benchmark)",
+        "instance_name": "concat(${household_code}, ' ', ${head_name})",
+    }
+    return xlsform(survey, lists, settings, {})
 
 
 def household_xml(rng: random.Random, number: int) -> tuple[str, bytes]:
