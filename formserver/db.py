@@ -142,7 +142,9 @@ def stream_rows(session: Session, statement, batch: int) -> Iterator[tuple]:
     that is rolled back then: the transaction and its snapshot stay usable.
     Values come as psycopg makes them, without SQLAlchemy's result processing:
     use it for integers, text and time-zone-aware timestamps, which come as
-    SQLAlchemy gives them. Elsewhere, a streamed SQLAlchemy result.
+    SQLAlchemy gives them (and for statements without ``IN`` lists, which
+    SQLAlchemy expands only when it runs a statement itself). Elsewhere, a
+    streamed SQLAlchemy result.
     """
     connection = session.connection()
     if connection.dialect.name != "postgresql":
