@@ -47,6 +47,7 @@ MAX_FILE_NAME_CHARS = 100  # without the ".csv" suffix
 _BOM = "\ufeff"
 _FLUSH_CHARS = 1 << 20
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_FIRST = frozenset(_FORMULA_STARTS)  # text whose first character is one of these may need a guard
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?").fullmatch
 _UNSAFE_FILE_CHARACTERS = re.compile(r'[\x00-\x1f\x7f"*/:<>?\\|\ud800-\udfff]')
 _WINDOWS_RESERVED = frozenset(
@@ -100,7 +101,6 @@ def _safe_file_name(name: object) -> str:
 # of its width, one list display with an inline test per value, so that
 # the common values (text that is not formula-like, numbers, None) cost no
 # call; any other value goes through csv_field.
-FORMULA_FIRST = frozenset(_FORMULA_STARTS)
 _PLAIN_TYPES = frozenset({str, int, float, type(None)})
 _PLAIN_FIELD = "(FIELD(x) if (x := v[{i}]).__class__ not in PLAIN or x.__class__ is str and x[:1] in FIRST else x)"
 _CONVERTERS: dict[int, object] = {}
