@@ -34,9 +34,7 @@ import os
 import platform
 import random
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -49,6 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from household import THAI_FAMILY, THAI_GIVEN, THAI_WORDS, xlsform  # noqa: E402
+
+from tests.servers import process_tree, running_server  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 USER_AGENT = "org.odk.collect.android/v2026.3.3 Dalvik/2.1.0 (Linux; U; Android 14; Pixel 7 Build/UQ1A.240205.004)"
@@ -193,23 +193,6 @@ def prepare(url: str, folder: Path) -> str:
     return token
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def process_tree(pid: int) -> list[int]:
-    pids = [pid]
-    try:
-        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        pass
-    return pids
-
-
 def rss_bytes(pids: list[int]) -> int:
     total = 0
     for pid in pids:
@@ -253,55 +236,17 @@ def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
 
 @contextmanager
 def server(url: str, folder: Path, *, workers: int | None, threads: int | None):
-    port = free_port()
+    """``formserver serve`` with its defaults (unless told) on this database; yields its port and pid."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
     env.update(
         FORMSERVER_DATABASE_URL=url,
         FORMSERVER_DATA_DIR=str(folder),
         FORMSERVER_SECRET_KEY="bench",
-        FORMSERVER_PUBLIC_URL=f"http://127.0.0.1:{port}",
         FORMSERVER_VALIDATE_WITH_JAVA="0",
     )
-    command = [sys.executable, "-c", "from formserver.cli import main; raise SystemExit(main())",
-               "serve", "--host", "127.0.0.1", "--port", str(port)]
-    if workers:
-        command += ["--workers", str(workers)]
-    if threads:
-        command += ["--threads", str(threads)]
-    log = open(folder / "server.log", "wb")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"formserver serve exited: see {folder / 'server.log'}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("HEAD", "/o/-/submission")
-                connection.getresponse().read()
-                connection.close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("formserver serve did not start")
-                time.sleep(0.1)
+    with running_server(env, workers=workers, threads=threads, log=folder / "server.log", timeout=60) as (base, pid):
         time.sleep(1.0)  # let every worker finish booting
-        yield port, process.pid
-    finally:
-        workers_pids = process_tree(process.pid)[1:]
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        for pid in workers_pids:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                continue
-            os.kill(pid, signal.SIGKILL)
-        log.close()
+        yield int(base.rsplit(":", 1)[1]), pid
 
 
 # --------------------------------------------------------------------------- phones
@@ -460,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print(f"machine: {machine()}")
-    print(f"server: formserver serve defaults" + (f", --workers {args.workers}" if args.workers else "")
+    print("server: formserver serve defaults" + (f", --workers {args.workers}" if args.workers else "")
           + (f", {args.threads} threads" if args.threads else ""))
     summary: dict[tuple[str, int], list[dict]] = {}
     ok = True

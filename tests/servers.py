@@ -56,17 +56,25 @@ def process_tree(pid: int) -> list[int]:
 
 @contextlib.contextmanager
 def running_server(
-    environment: dict[str, str], *, workers: int = 2, log: Path | None = None, timeout: float = 30
+    environment: dict[str, str],
+    *,
+    workers: int | None = 2,
+    threads: int | None = None,
+    log: Path | None = None,
+    timeout: float = 30,
 ) -> Iterator[tuple[str, int]]:
-    """``formserver serve`` on a free 127.0.0.1 port: yields its base URL and process id, stops it afterwards."""
+    """``formserver serve`` on a free 127.0.0.1 port: yields its base URL and process id, stops it afterwards.
+
+    ``workers`` or ``threads`` None: the server's own default. The benchmarks start their server here too.
+    """
     port = free_port()
+    command = [formserver_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    if threads is not None:
+        command += ["--threads", str(threads)]
     output = open(log, "wb") if log else subprocess.DEVNULL
-    process = subprocess.Popen(
-        [formserver_executable(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-        env=environment,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
+    process = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_answering(process, port, timeout, log)
