@@ -8,7 +8,6 @@ folder) for a person to look at: Thai must render, and the pages must fit a phon
 
 from __future__ import annotations
 
-import os
 import re
 import urllib.request
 from pathlib import Path
@@ -20,18 +19,15 @@ from formserver.accounts import add_member, create_organisation
 from formserver.db import Database
 from formserver.storage import BlobStore
 
+from .browser import PHONE, browser, fits_the_screen, needs_chromium, screenshots, sign_in  # noqa: F401
 from .collect_client import multipart_body
 from .servers import running_server, server_environment
-from .web_fixtures import PASSWORD, PHOTO, instance, intake_form, make_user, shared_settings  # noqa: F401
+from .web_fixtures import PHOTO, instance, intake_form, make_user, shared_settings  # noqa: F401
 from .xlsforms import xlsform
 
-CHROMIUM = Path("/usr/bin/chromium")
 HOUSEHOLD = Path(__file__).resolve().parent.parent / "forms" / "household_status_intake.xlsx"
-PHONE = {"width": 390, "height": 844}
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (apt-get install chromium fonts-thai-tlwg)"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -56,25 +52,6 @@ def base_url(shared_settings, seeded):
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("FORMSERVER_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 @pytest.fixture
 def page(browser, base_url):
     context = browser.new_context(base_url=base_url, locale="th-TH")
@@ -84,18 +61,6 @@ def page(browser, base_url):
     yield page
     assert page.csp_violations == [], page.csp_violations  # no inline script or style anywhere
     context.close()
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/login")
-    page.fill('input[name="email"]', email)
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('button[type="submit"].primary')
-    page.wait_for_load_state()
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def upload(page, content: bytes, filename: str) -> None:
