@@ -1,6 +1,7 @@
 """Data exports: a form's submissions as an Excel workbook or a zip of CSV files.
 
-- ``spreadsheet.py``, ``csvzip.py``: the streaming writers (xlsx, zipped CSV);
+- ``spreadsheet/``, ``csvzip.py``: the streaming writers (xlsx, zipped CSV), both writing into
+  ``zipstream.py``'s zip archive that never seeks;
 - ``flatten.py``: the flattened copy of each submission (``Submission.data``) that exports read;
 - ``columns.py``: the tables and columns of an export (versions merged, labels, typed cells);
 - ``export.py``: one export, streamed from the database to a file (``run_export``);

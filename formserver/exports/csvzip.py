@@ -39,7 +39,8 @@ import datetime as _dt
 import re
 from typing import Iterable, Sequence
 
-from .spreadsheet import Hyperlink, ZipStream
+from .spreadsheet import Hyperlink
+from .zipstream import ZipStream
 
 __all__ = ["CsvSheet", "CsvTable", "CsvZip", "FORMULA_FIRST", "MAX_FILE_NAME_CHARS", "csv_field", "guard_formula"]
 

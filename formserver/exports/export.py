@@ -35,7 +35,8 @@ from ..storage import BlobStore
 from .columns import Column, Meta, Table, TableLayout, build_schema, match_language, words_language
 from .csvzip import CsvZip
 from .flatten import RepeatsByVersion, _flatten_safely
-from .spreadsheet import MAX_ROWS, Workbook, ZipStream
+from .spreadsheet import MAX_ROWS, Workbook
+from .zipstream import ZipStream
 
 FORMATS = ("xlsx", "csv")
 HEADERS = ("both", "names", "labels")
