@@ -1,40 +1,15 @@
-"""formserver: a mobile data-collection server for ODK Collect."""
+"""formserver: a mobile data-collection server for ODK Collect.
+
+``from formserver import create_app`` still finds the application factory, which lives in ``app.py``:
+it is loaded on first use, so that the ``formserver`` command starts without Flask.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
 
-from .config import Settings
-from .db import Database, close_request_session
-from .storage import BlobStore
+def __getattr__(name: str):
+    if name == "create_app":
+        from .app import create_app
 
-
-def create_app(settings: Settings | None = None) -> Flask:
-    """The application factory: one app per settings object."""
-    settings = settings or Settings.from_env()
-    app = Flask(__name__)
-    app.config.update(
-        SECRET_KEY=settings.secret_key,
-        MAX_CONTENT_LENGTH=None,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-    )
-    app.extensions["formserver.settings"] = settings
-    app.extensions["formserver.db"] = Database(settings)
-    app.extensions["formserver.blobs"] = BlobStore(settings.blob_dir)
-    app.teardown_appcontext(close_request_session)
-
-    from .web import init_app as init_web
-
-    init_web(app)  # the web pages: sign-in, CSRF, idle sessions, security headers
-
-    from .openrosa import blueprint as openrosa_blueprint
-
-    app.register_blueprint(openrosa_blueprint)
-    if settings.behind_proxy:
-        # Trust X-Forwarded-Proto/-Host (and -For) from the one TLS proxy in front, and only then:
-        # absolute URLs given to phones are built from them.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
-    return app
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

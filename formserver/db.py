@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import current_app, g
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -79,18 +78,21 @@ def _sqlite_begin_immediate(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def database() -> Database:
-    return current_app.extensions["formserver.db"]
-
-
 def request_session() -> Session:
-    """The session of the current request, closed when the request ends."""
+    """The session of the current request, closed when the request ends.
+
+    Flask is imported by the two request functions, not by the module: the command line uses the
+    database without Flask."""
+    from flask import current_app, g
+
     if "db_session" not in g:
-        g.db_session = database().sessions()
+        g.db_session = current_app.extensions["formserver.db"].sessions()
     return g.db_session
 
 
 def close_request_session(_exc: BaseException | None = None) -> None:
+    from flask import g
+
     session = g.pop("db_session", None)
     if session is not None:
         session.close()

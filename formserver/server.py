@@ -89,7 +89,7 @@ def run(settings: Settings, *, host: str, port: int, workers: int | None, thread
     recover_exports(settings)
     print(f"formserver serving on http://{host}:{port} (public address {settings.public_url})", flush=True)
     Granian(
-        "formserver:create_app",
+        "formserver.app:create_app",
         factory=True,
         interface=Interfaces.WSGI,
         address=host,

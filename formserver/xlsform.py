@@ -2,7 +2,8 @@
 
 Everything a form designer uploads comes through ``convert()``; nothing is
 stored here. A rejected form raises ``FormError`` with the sheet, row and
-column where pyxform gives them.
+column where pyxform gives them. pyxform is imported when a workbook is
+converted or validated: reading forms, exporting and most commands never need it.
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePath
-
-from pyxform.builder import create_survey_element_from_dict
-from pyxform.errors import PyXFormError
-from pyxform.validators import odk_validate
-from pyxform.xls2json import workbook_to_json
-from pyxform.xls2json_backends import get_xlsform
-from pyxform.xls2xform import external_choices_to_csv, has_external_choices
+from typing import TYPE_CHECKING
 
 from . import xform as xform_reader
 from .xml import UnsafeOrBadXml
+
+if TYPE_CHECKING:
+    from pyxform.errors import PyXFormError
 
 SUFFIXES = (".xlsx", ".xls", ".xml")
 ITEMSETS = "itemsets.csv"
@@ -87,6 +85,12 @@ def convert(content: bytes, filename: str, *, validate_with_java: bool = False, 
 
 
 def _convert_xlsform(content: bytes, filename: str, now: datetime | None) -> ConvertedForm:
+    from pyxform.builder import create_survey_element_from_dict
+    from pyxform.errors import PyXFormError
+    from pyxform.xls2json import workbook_to_json
+    from pyxform.xls2json_backends import get_xlsform
+    from pyxform.xls2xform import external_choices_to_csv, has_external_choices
+
     warnings: list[str] = []
     try:
         workbook = get_xlsform(xlsform=content)  # the content, not the name, says xls or xlsx
@@ -174,6 +178,8 @@ def _form_error(error: PyXFormError) -> FormError:
 
 def validate(xform: bytes) -> list[str]:
     """Run ODK Validate (JavaRosa); return its warnings, raise ``FormError`` on errors."""
+    from pyxform.validators import odk_validate
+
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "form.xml"
         path.write_bytes(xform)

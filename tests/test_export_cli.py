@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from sqlalchemy import select, update
 
-from formserver.exports.command import ProgressBar
+from formserver.cli.exports import ProgressBar
 from formserver.exports.samples import add_submission
 from formserver.models import AuditEvent, Submission
 

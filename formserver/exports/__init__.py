@@ -6,6 +6,7 @@
 - ``columns.py``: the tables and columns of an export (versions merged, labels, typed cells);
 - ``export.py``: one export, streamed from the database to a file (``run_export``);
 - ``jobs.py``: exports as background jobs (the API the web pages use);
-- ``command.py``: ``formserver export``;
 - ``samples.py``: submissions made without a phone, for tests and benchmarks.
+
+``formserver export`` is ``formserver/cli/exports.py``.
 """

@@ -39,7 +39,7 @@ from ..config import Settings
 from ..db import Database, reading_session
 from ..models import ExportJob, Form, Organisation, User, utcnow
 from ..problems import Problem
-from .export import ExportOptions, run_export, time_zone_of
+from .export import ExportOptions, export_versions, run_export, time_zone_of
 from .flatten import ensure_flattened
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,6 @@ def start_export(
         raise Problem("export.bad_option", option="new_only", value="without a requesting user")
     delete_expired_files(session, settings)
     if parsed.version is not None:
-        from .export import export_versions
-
         export_versions(session, form, parsed.version)  # an unknown version is refused now, not in the thread
     job = ExportJob(
         organisation_id=organisation.id,

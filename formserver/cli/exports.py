@@ -4,9 +4,7 @@
                       [--header both|names|labels] [--values labels|names] [--no-bom] [--media] [--version V]
     formserver export rebuild SLUG FORM_ID
 
-Registered on the ``formserver`` command through ``cli.EXTENSIONS`` and
-``@command``; imported at the end of ``formserver/cli.py``. An operator's tool:
-no permission check, but every export is written to the audit log.
+An operator's tool: no permission check, but every export is written to the audit log.
 """
 
 from __future__ import annotations
@@ -16,17 +14,16 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .. import accounts, audit, forms
-from ..cli import EXTENSIONS, Context, command
-from ..db import reading_session
-from .export import ExportOptions, run_export
-from .flatten import ensure_flattened, rebuild
+if TYPE_CHECKING:
+    from . import Commands, Context
 
 
-def add_parser(sub) -> None:
-    export = sub.add_parser(
+def register(commands: Commands) -> None:
+    export = commands.command(
         "export",
+        export_command,
         usage="formserver export SLUG FORM_ID -o FILE [options]\n       formserver export rebuild SLUG FORM_ID",
         help="export a form's submissions to an Excel workbook or a zip of CSV files",
         description="Export a form's submissions (all versions unless --version). "
@@ -47,11 +44,7 @@ def add_parser(sub) -> None:
     export.add_argument("--version", dest="form_version", help="only this form version")
 
 
-EXTENSIONS.append(add_parser)
-
-
-@command("export")
-def export_command(context: Context, args) -> int | None:
+def export_command(context: Context, args: argparse.Namespace) -> int | None:
     if args.rebuild_form_id is not None:
         if args.slug != "rebuild":
             print("formserver: use 'formserver export SLUG FORM_ID -o FILE' or 'formserver export rebuild SLUG FORM_ID'", file=sys.stderr)
@@ -60,6 +53,12 @@ def export_command(context: Context, args) -> int | None:
     if args.output is None:
         print("formserver: say where to write the export with -o FILE", file=sys.stderr)
         return 2
+    from .. import accounts, audit, forms
+    from ..db import reading_session
+    from ..exports.export import ExportOptions, run_export
+    from ..exports.flatten import ensure_flattened
+    from ..models import Form, Organisation
+
     options = ExportOptions.from_dict(
         {
             "format": args.format,
@@ -83,8 +82,6 @@ def export_command(context: Context, args) -> int | None:
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     try:
         with reading_session(context.settings) as reader:
-            from ..models import Form, Organisation
-
             result = run_export(
                 reader,
                 context.settings,
@@ -122,6 +119,9 @@ def export_command(context: Context, args) -> int | None:
 
 
 def _rebuild(context: Context, slug: str, form_id: str) -> None:
+    from .. import accounts, forms
+    from ..exports.flatten import rebuild
+
     with context.session() as session:
         organisation = accounts.organisation_by_slug(session, slug)
         form = forms.form_by_id(session, organisation, form_id)
