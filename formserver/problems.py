@@ -1,197 +1,118 @@
-"""The catalogue of what can go wrong, each with a stable code, an HTTP status and Thai and English words.
+"""The catalogue of what can go wrong, each with a stable code, an HTTP status and its words.
 
 As ODK Central keeps its problems in one file, tests, logs and translations all
 name the same thing. Raise ``Problem("form.version_exists", version="3")``;
-each blueprint turns it into its own kind of answer in one place.
+each blueprint turns it into its own kind of answer in one place. The words
+are English, marked for the gettext catalogue (``formserver/translations``),
+and translated only when a problem is shown in another language: the command
+line, which speaks English, never reads a catalogue.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .translations import N_, Nn_, Text, bilingual, translate
+
 
 @dataclass(frozen=True)
 class Kind:
     status: int
-    en: str
-    th: str
+    message: str | Text
 
 
 CATALOGUE: dict[str, Kind] = {
     # Forms
-    "form.invalid": Kind(400, "The form could not be converted: {detail}", "แปลงแบบฟอร์มไม่ได้: {detail}"),
-    "form.unreadable": Kind(
-        400,
-        "The file {filename} is not an XLSForm (.xlsx or .xls) or an XForm (.xml).",
-        "ไฟล์ {filename} ไม่ใช่ XLSForm (.xlsx หรือ .xls) หรือ XForm (.xml)",
-    ),
-    "form.validation_failed": Kind(
-        400, "ODK Validate (JavaRosa) rejected the form: {detail}", "ODK Validate (JavaRosa) ไม่ผ่านแบบฟอร์มนี้: {detail}"
-    ),
+    "form.invalid": Kind(400, N_("The form could not be converted: %(detail)s")),
+    "form.unreadable": Kind(400, N_("The file %(filename)s is not an XLSForm (.xlsx or .xls) or an XForm (.xml).")),
+    "form.validation_failed": Kind(400, N_("ODK Validate (JavaRosa) rejected the form: %(detail)s")),
     "form.version_exists": Kind(
         409,
-        "Form {form_id} already has a different version {version}. Change the version in the settings sheet "
-        "before uploading again: phones decide by content, and two different forms under one version confuse them.",
-        "แบบฟอร์ม {form_id} มีเวอร์ชัน {version} ที่เนื้อหาต่างกันอยู่แล้ว โปรดเปลี่ยน version ในแผ่นงาน settings "
-        "ก่อนอัปโหลดใหม่",
+        N_(
+            "Form %(form_id)s already has a different version %(version)s. Change the version in the settings "
+            "sheet before uploading again: phones decide by content, and two different forms under one version "
+            "confuse them."
+        ),
     ),
-    "form.not_assigned": Kind(
-        404, "Form {form_id} is not assigned to {who}.", "แบบฟอร์ม {form_id} ไม่ได้มอบหมายให้ {who}"
-    ),
-    "form.not_found": Kind(404, "There is no form {form_id} here.", "ไม่พบแบบฟอร์ม {form_id}"),
-    "form.version_not_found": Kind(
-        404, "Form {form_id} has no version {version}.", "แบบฟอร์ม {form_id} ไม่มีเวอร์ชัน {version}"
-    ),
-    "form.closed": Kind(
-        409,
-        "Form {form_id} is closed and no longer accepts submissions.",
-        "แบบฟอร์ม {form_id} ปิดรับข้อมูลแล้ว",
-    ),
-    "form.bad_state": Kind(
-        400, "{state} is not a form state: use open, closing or closed.", "{state} ไม่ใช่สถานะของแบบฟอร์ม: ใช้ open, closing หรือ closed"
-    ),
-    "media.not_expected": Kind(
-        400,
-        "Form {form_id} does not use a media file named {filename}.",
-        "แบบฟอร์ม {form_id} ไม่ได้ใช้ไฟล์สื่อชื่อ {filename}",
-    ),
-    "media.not_found": Kind(
-        404,
-        "Form {form_id} has no media file named {filename}.",
-        "แบบฟอร์ม {form_id} ไม่มีไฟล์สื่อชื่อ {filename}",
-    ),
+    "form.not_assigned": Kind(404, N_("Form %(form_id)s is not assigned to %(who)s.")),
+    "form.not_found": Kind(404, N_("There is no form %(form_id)s here.")),
+    "form.version_not_found": Kind(404, N_("Form %(form_id)s has no version %(version)s.")),
+    "form.closed": Kind(409, N_("Form %(form_id)s is closed and no longer accepts submissions.")),
+    "form.bad_state": Kind(400, N_("%(state)s is not a form state: use open, closing or closed.")),
+    "media.not_expected": Kind(400, N_("Form %(form_id)s does not use a media file named %(filename)s.")),
+    "media.not_found": Kind(404, N_("Form %(form_id)s has no media file named %(filename)s.")),
     # Organisations and people
-    "organisation.exists": Kind(409, "Organisation {slug} already exists.", "มีหน่วยงาน {slug} อยู่แล้ว"),
-    "organisation.not_found": Kind(404, "There is no organisation {slug}.", "ไม่พบหน่วยงาน {slug}"),
+    "organisation.exists": Kind(409, N_("Organisation %(slug)s already exists.")),
+    "organisation.not_found": Kind(404, N_("There is no organisation %(slug)s.")),
     "organisation.bad_slug": Kind(
         400,
-        "{slug} cannot be an organisation's short name: use 2 to 64 lowercase letters, digits and hyphens.",
-        "{slug} ใช้เป็นชื่อย่อของหน่วยงานไม่ได้: ใช้ตัวอักษรอังกฤษพิมพ์เล็ก ตัวเลข และขีด 2 ถึง 64 ตัว",
+        N_("%(slug)s cannot be an organisation's short name: use 2 to 64 lowercase letters, digits and hyphens."),
     ),
-    "user.exists": Kind(409, "A user {email} already exists.", "มีผู้ใช้ {email} อยู่แล้ว"),
-    "user.not_found": Kind(404, "There is no user {email}.", "ไม่พบผู้ใช้ {email}"),
-    "user.bad_email": Kind(400, "{email} is not an email address.", "{email} ไม่ใช่อีเมล"),
-    "user.weak_password": Kind(
-        400, "A password needs at least 10 characters.", "รหัสผ่านต้องมีอย่างน้อย 10 ตัวอักษร"
-    ),
-    "member.bad_role": Kind(
-        400, "{role} is not a role: use manager, collector or viewer.", "{role} ไม่ใช่บทบาท: ใช้ manager, collector หรือ viewer"
-    ),
-    "member.not_found": Kind(
-        404, "{email} is not a member of organisation {slug}.", "{email} ไม่ได้เป็นสมาชิกของหน่วยงาน {slug}"
-    ),
+    "user.exists": Kind(409, N_("A user %(email)s already exists.")),
+    "user.not_found": Kind(404, N_("There is no user %(email)s.")),
+    "user.bad_email": Kind(400, N_("%(email)s is not an email address.")),
+    "user.weak_password": Kind(400, N_("A password needs at least 10 characters.")),
+    "member.bad_role": Kind(400, N_("%(role)s is not a role: use manager, collector or viewer.")),
+    "member.not_found": Kind(404, N_("%(email)s is not a member of organisation %(slug)s.")),
     "member.last_manager": Kind(
-        409,
-        "{email} is the last manager of this organisation: make someone else a manager first.",
-        "{email} เป็นผู้จัดการคนสุดท้ายของหน่วยงานนี้ โปรดตั้งผู้จัดการคนอื่นก่อน",
+        409, N_("%(email)s is the last manager of this organisation: make someone else a manager first.")
     ),
     # Signing in on the web
-    "signin.failed": Kind(401, "The e-mail address or the password is not right.", "อีเมลหรือรหัสผ่านไม่ถูกต้อง"),
+    "signin.failed": Kind(401, N_("The e-mail address or the password is not right.")),
     "signin.throttled": Kind(
         429,
-        "Too many failed sign-ins for this account. Wait {minutes} minute(s), then try again.",
-        "ลงชื่อเข้าใช้บัญชีนี้ผิดหลายครั้งเกินไป โปรดรอ {minutes} นาทีแล้วลองใหม่",
+        Nn_(
+            "Too many failed sign-ins for this account. Wait %(minutes)s minute, then try again.",
+            "Too many failed sign-ins for this account. Wait %(minutes)s minutes, then try again.",
+            "minutes",
+        ),
     ),
     # Submissions from phones (formserver/submissions.py, formserver/openrosa/). Collect shows these words.
     "submission.no_xml": Kind(
-        400,
-        "The request has no xml_submission_file part: send the submission as multipart/form-data.",
-        "ไม่พบไฟล์ข้อมูล (xml_submission_file) ในคำขอ",
+        400, N_("The request has no xml_submission_file part: send the submission as multipart/form-data.")
     ),
-    "submission.malformed": Kind(400, "The submission is not valid XML: {detail}", "ข้อมูลที่ส่งมาไม่ใช่ XML ที่ถูกต้อง: {detail}"),
-    "submission.no_form_id": Kind(
-        400, "The submission does not say which form it belongs to (no id).", "ข้อมูลที่ส่งมาไม่ระบุรหัสแบบฟอร์ม (id)"
-    ),
-    "submission.no_instance_id": Kind(
-        400, "The submission has no meta/instanceID.", "ข้อมูลที่ส่งมาไม่มีรหัสรายการ (meta/instanceID)"
-    ),
-    "submission.unknown_form": Kind(
-        404, "There is no form {form_id} in this organisation.", "ไม่พบแบบฟอร์ม {form_id} ในหน่วยงานนี้"
-    ),
-    "submission.unknown_version": Kind(
-        404,
-        "Form {form_id} has no version {version}: get blank forms again.",
-        "แบบฟอร์ม {form_id} ไม่มีเวอร์ชัน {version} โปรดดาวน์โหลดแบบฟอร์มใหม่",
-    ),
+    "submission.malformed": Kind(400, N_("The submission is not valid XML: %(detail)s")),
+    "submission.no_form_id": Kind(400, N_("The submission does not say which form it belongs to (no id).")),
+    "submission.no_instance_id": Kind(400, N_("The submission has no meta/instanceID.")),
+    "submission.unknown_form": Kind(404, N_("There is no form %(form_id)s in this organisation.")),
+    "submission.unknown_version": Kind(404, N_("Form %(form_id)s has no version %(version)s: get blank forms again.")),
     "submission.conflict": Kind(
         409,
-        "A submission with ID {instance_id} already exists with different XML. Yours was kept aside for a manager.",
-        "มีข้อมูลรหัส {instance_id} อยู่แล้วแต่เนื้อหาต่างกัน ข้อมูลของคุณถูกเก็บไว้ให้ผู้จัดการตรวจสอบ",
+        N_(
+            "A submission with ID %(instance_id)s already exists with different XML. Yours was kept aside for a "
+            "manager."
+        ),
     ),
     "submission.too_large": Kind(
-        413,
-        "{filename} is larger than the limit of {limit_mb} MB. Nothing was stored.",
-        "{filename} ใหญ่เกินขีดจำกัด {limit_mb} MB จึงยังไม่ได้บันทึก",
+        413, N_("%(filename)s is larger than the limit of %(limit_mb)s MB. Nothing was stored.")
     ),
-    "submission.cut_off": Kind(
-        400, "The upload was cut off before its end: send it again.", "การส่งข้อมูลขาดหายกลางทาง โปรดส่งอีกครั้ง"
-    ),
+    "submission.cut_off": Kind(400, N_("The upload was cut off before its end: send it again.")),
     "submission.failed": Kind(
-        500,
-        "The server could not store this submission; nothing was kept. It will be sent again.",
-        "เซิร์ฟเวอร์บันทึกข้อมูลนี้ไม่ได้ จึงยังไม่ได้เก็บไว้ ระบบจะส่งใหม่อีกครั้ง",
+        500, N_("The server could not store this submission; nothing was kept. It will be sent again.")
     ),
-    "submission.forbidden": Kind(
-        403,
-        "This account may not send submissions to organisation {slug}.",
-        "บัญชีนี้ไม่มีสิทธิ์ส่งข้อมูลให้หน่วยงาน {slug}",
-    ),
-    "submission.not_assigned": Kind(
-        403, "Form {form_id} is not assigned to this account.", "แบบฟอร์ม {form_id} ไม่ได้มอบหมายให้บัญชีนี้"
-    ),
-    "submission.conflict_not_found": Kind(
-        404, "There is no kept-aside submission {conflict_id}.", "ไม่พบข้อมูลที่เก็บไว้ตรวจสอบหมายเลข {conflict_id}"
-    ),
+    "submission.forbidden": Kind(403, N_("This account may not send submissions to organisation %(slug)s.")),
+    "submission.not_assigned": Kind(403, N_("Form %(form_id)s is not assigned to this account.")),
+    "submission.conflict_not_found": Kind(404, N_("There is no kept-aside submission %(conflict_id)s.")),
     "submission.conflict_resolved": Kind(
-        409,
-        "Kept-aside submission {conflict_id} was already resolved ({resolution}).",
-        "ข้อมูลที่เก็บไว้ตรวจสอบหมายเลข {conflict_id} ได้ตัดสินแล้ว ({resolution})",
+        409, N_("Kept-aside submission %(conflict_id)s was already resolved (%(resolution)s).")
     ),
-    "submission.bad_resolution": Kind(
-        400,
-        "{resolution} is not a resolution: use keep_stored or take_new.",
-        "{resolution} ไม่ใช่วิธีตัดสิน: ใช้ keep_stored หรือ take_new",
-    ),
+    "submission.bad_resolution": Kind(400, N_("%(resolution)s is not a resolution: use keep_stored or take_new.")),
     # Phones and device accounts (formserver/appusers.py, formserver/openrosa/auth.py)
-    "appuser.exists": Kind(409, "Device account {name} already exists.", "มีบัญชีอุปกรณ์ชื่อ {name} อยู่แล้ว"),
-    "appuser.not_found": Kind(404, "There is no device account {name}.", "ไม่พบบัญชีอุปกรณ์ชื่อ {name}"),
-    "appuser.bad_name": Kind(
-        400, "A device account needs a name of 1 to 200 characters.", "ชื่อบัญชีอุปกรณ์ต้องมี 1 ถึง 200 ตัวอักษร"
-    ),
-    "appuser.revoked": Kind(409, "Device account {name} was revoked.", "บัญชีอุปกรณ์ {name} ถูกเพิกถอนแล้ว"),
-    "appuser.sign_in_required": Kind(
-        401,
-        "Sign in with your e-mail address and password.",
-        "โปรดลงชื่อเข้าใช้ด้วยอีเมลและรหัสผ่าน",
-    ),
+    "appuser.exists": Kind(409, N_("Device account %(name)s already exists.")),
+    "appuser.not_found": Kind(404, N_("There is no device account %(name)s.")),
+    "appuser.bad_name": Kind(400, N_("A device account needs a name of 1 to 200 characters.")),
+    "appuser.revoked": Kind(409, N_("Device account %(name)s was revoked.")),
+    "appuser.sign_in_required": Kind(401, N_("Sign in with your e-mail address and password.")),
     "appuser.token_invalid": Kind(
-        401,
-        "This server address is not valid or was revoked: ask your coordinator for a new QR code.",
-        "ที่อยู่เซิร์ฟเวอร์นี้ใช้ไม่ได้หรือถูกเพิกถอนแล้ว โปรดขอ QR code ใหม่จากผู้ประสานงาน",
+        401, N_("This server address is not valid or was revoked: ask your coordinator for a new QR code.")
     ),
-    "appuser.no_access": Kind(
-        403,
-        "This account may not use the forms of organisation {slug}.",
-        "บัญชีนี้ไม่มีสิทธิ์ใช้แบบฟอร์มของหน่วยงาน {slug}",
-    ),
+    "appuser.no_access": Kind(403, N_("This account may not use the forms of organisation %(slug)s.")),
     # Exports (formserver/exports/)
-    "export.bad_option": Kind(
-        400, "The export option {option} cannot be {value}.", "ตัวเลือกการส่งออก {option} เป็น {value} ไม่ได้"
-    ),
-    "export.forbidden": Kind(
-        403,
-        "Only managers and viewers of the organisation may export its data.",
-        "เฉพาะผู้จัดการและผู้ดูข้อมูลของหน่วยงานเท่านั้นที่ส่งออกข้อมูลได้",
-    ),
-    "export.not_found": Kind(404, "There is no export {job_id} here.", "ไม่พบการส่งออกหมายเลข {job_id}"),
-    "export.not_ready": Kind(
-        409, "Export {job_id} is {status}: there is no file to download.", "การส่งออกหมายเลข {job_id} อยู่ในสถานะ {status} จึงยังไม่มีไฟล์ให้ดาวน์โหลด"
-    ),
-    "export.expired": Kind(
-        410,
-        "The file of export {job_id} is no longer kept. Start a new export.",
-        "ไฟล์ของการส่งออกหมายเลข {job_id} ถูกลบแล้ว โปรดส่งออกใหม่",
-    ),
+    "export.bad_option": Kind(400, N_("The export option %(option)s cannot be %(value)s.")),
+    "export.forbidden": Kind(403, N_("Only managers and viewers of the organisation may export its data.")),
+    "export.not_found": Kind(404, N_("There is no export %(job_id)s here.")),
+    "export.not_ready": Kind(409, N_("Export %(job_id)s is %(status)s: there is no file to download.")),
+    "export.expired": Kind(410, N_("The file of export %(job_id)s is no longer kept. Start a new export.")),
 }
 
 
@@ -213,14 +134,14 @@ class Problem(Exception):
     def status(self) -> int:
         return self.kind.status
 
-    @property
-    def en(self) -> str:
-        return self.kind.en.format(**self.values)
+    def text(self, language: str) -> str:
+        return translate(self.kind.message, language, **self.values)
 
     @property
-    def th(self) -> str:
-        return self.kind.th.format(**self.values)
+    def en(self) -> str:
+        return self.text("en")
 
     @property
     def bilingual(self) -> str:
-        return f"{self.th} / {self.en}"
+        """The message in every language, as phones show it: "แบบฟอร์ม … ปิดรับข้อมูลแล้ว / Form … is closed …"."""
+        return bilingual(self.kind.message, **self.values)

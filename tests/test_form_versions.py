@@ -56,7 +56,7 @@ def test_different_content_under_an_existing_version_is_refused(session, blobs, 
         upload(session, blobs, organisation, changed)
     assert refused.value.code == "form.version_exists"
     assert "Change the version" in refused.value.en
-    assert "version" in refused.value.th
+    assert "โปรดเปลี่ยน version" in refused.value.text("th")
     assert len(forms.form_by_id(session, organisation, "simple").versions) == 1
 
 

@@ -1,10 +1,7 @@
 """The plain functions behind the pages: what changes for exports, relevance in words, a submission
-read against its field tree, labels in the page's language, and the Thai catalogue."""
+read against its field tree, labels in the page's language (the catalogue: test_translations.py)."""
 
 from __future__ import annotations
-
-import re
-from pathlib import Path
 
 from formserver.web import changes, display, i18n, relevance
 from formserver.xform import field_tree, iter_fields
@@ -164,21 +161,3 @@ def test_the_form_language_matching_the_page_language_is_chosen():
     assert i18n.form_language(["ภาษาไทย", "English"], "th") == "ภาษาไทย"
     assert i18n.form_language(["default"], "en") is None
 
-
-WEB = Path(__file__).resolve().parent.parent / "formserver" / "web"
-CALL = re.compile(r"""(?:\b_|flash_text)\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
-
-
-def test_every_text_of_the_pages_has_its_thai_translation():
-    missing = set()
-    for path in list(WEB.rglob("*.html")) + list(WEB.rglob("*.py")):
-        for match in CALL.finditer(path.read_text(encoding="utf-8")):
-            text = match.group(1) if match.group(1) is not None else match.group(2)
-            if text not in i18n.TH:
-                missing.add(f"{path.name}: {text}")
-    assert not missing, sorted(missing)
-
-
-def test_thai_translations_keep_their_placeholders():
-    for english, thai in i18n.TH.items():
-        assert set(re.findall(r"\{(\w+)\}", english)) == set(re.findall(r"\{(\w+)\}", thai)), english

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from ..translations import Np_, translate
 from ..xform import DEFAULT_LANGUAGE
 from .csvzip import FORMULA_FIRST, csv_field
 from .spreadsheet import Hyperlink
@@ -56,61 +57,38 @@ def words_language(requested: str | None, chosen: str) -> str:
     """``th`` or ``en``: the language of the words formserver itself writes (metadata headers, states)."""
     for candidate in (requested or "", chosen):
         text = candidate.casefold()
-        if text == "th" or "(th)" in text or text.startswith(("thai", "ไทย", "ภาษาไทย")):
+        if text == "th" or "(th)" in text or text.startswith(_ALIASES["th"]):
             return "th"
         if text == "en" or "(en)" in text or text.startswith("english"):
             return "en"
     return "en"
 
 
-WORDS = {
-    "en": {
-        "SubmissionDate": "Submission date",
-        "KEY": "Key",
-        "PARENT_KEY": "Parent key",
-        "SubmitterName": "Submitted by",
-        "AttachmentsPresent": "Attachments received",
-        "AttachmentsExpected": "Attachments expected",
-        "ReviewState": "Review state",
-        "DeviceID": "Device ID",
-        "Edits": "Earlier versions (edits)",
-        "FormVersion": "Form version",
-        "_index": "Row number",
-        "_parent_table_name": "Parent table",
-        "_parent_index": "Parent row number",
-        "Latitude": "latitude",
-        "Longitude": "longitude",
-        "Altitude": "altitude",
-        "Accuracy": "accuracy (m)",
-        "received": "received",
-        "has_issues": "has issues",
-        "approved": "approved",
-        "rejected": "rejected",
-    },
-    "th": {
-        "SubmissionDate": "วันที่ส่งข้อมูล",
-        "KEY": "รหัสแถว",
-        "PARENT_KEY": "รหัสแถวแม่",
-        "SubmitterName": "ผู้ส่ง",
-        "AttachmentsPresent": "ไฟล์แนบที่ได้รับ",
-        "AttachmentsExpected": "ไฟล์แนบที่ควรมี",
-        "ReviewState": "สถานะการตรวจ",
-        "DeviceID": "รหัสเครื่อง",
-        "Edits": "จำนวนครั้งที่แก้ไข",
-        "FormVersion": "เวอร์ชันแบบฟอร์ม",
-        "_index": "ลำดับแถว",
-        "_parent_table_name": "ตารางแม่",
-        "_parent_index": "ลำดับแถวแม่",
-        "Latitude": "ละติจูด",
-        "Longitude": "ลองจิจูด",
-        "Altitude": "ความสูง",
-        "Accuracy": "ความแม่นยำ (เมตร)",
-        "received": "ได้รับแล้ว",
-        "has_issues": "มีปัญหา",
-        "approved": "อนุมัติแล้ว",
-        "rejected": "ไม่อนุมัติ",
-    },
+# formserver's own words in an export, beside the form's: headers of metadata columns and of a location's parts.
+HEADER_WORDS = {
+    "SubmissionDate": Np_("export column", "Submission date"),
+    "KEY": Np_("export column", "Key"),
+    "PARENT_KEY": Np_("export column", "Parent key"),
+    "SubmitterName": Np_("export column", "Submitted by"),
+    "AttachmentsPresent": Np_("export column", "Attachments received"),
+    "AttachmentsExpected": Np_("export column", "Attachments expected"),
+    "ReviewState": Np_("export column", "Review state"),
+    "DeviceID": Np_("export column", "Device ID"),
+    "Edits": Np_("export column", "Earlier versions (edits)"),
+    "FormVersion": Np_("export column", "Form version"),
+    "_index": Np_("export column", "Row number"),
+    "_parent_table_name": Np_("export column", "Parent table"),
+    "_parent_index": Np_("export column", "Parent row number"),
+    "Latitude": Np_("export column", "latitude"),
+    "Longitude": Np_("export column", "longitude"),
+    "Altitude": Np_("export column", "altitude"),
+    "Accuracy": Np_("export column", "accuracy (m)"),
 }
+
+
+def header_words(language: str) -> dict[str, str]:
+    return {name: translate(text, language) for name, text in HEADER_WORDS.items()}
+
 
 # -- the merged schema ---------------------------------------------------------
 
@@ -311,7 +289,8 @@ class TableLayout:
     def __init__(self, table: Table, *, values: str, words: str, time_zone: ZoneInfo, zone_name: str,
                  before: tuple[Meta, ...] = (), after: tuple[Meta, ...] = (), csv: bool = False):
         self.table = table
-        self.words = WORDS[words]
+        self.language = words
+        self.headers = header_words(words)
         self.zone_name = zone_name
         self.columns: list[Column] = [self._meta_column(meta) for meta in before]
         for item in table.fields:
@@ -335,7 +314,7 @@ class TableLayout:
             ]
         if item.kind == "geopoint":
             return [
-                Column(f"{name}-{part}", f"{label}: {self.words[part]}", 12) for part in GEO_PARTS
+                Column(f"{name}-{part}", f"{label}: {self.headers[part]}", 12) for part in GEO_PARTS
             ]
         if item.kind == "date":
             return [Column(name, label, max(11.0, _width(name, label, high=30)))]
@@ -343,7 +322,7 @@ class TableLayout:
 
     def _meta_column(self, meta: Meta) -> Column:
         zoned = meta.kind == "received"
-        label = self.words.get(meta.name, meta.name)
+        label = self.headers.get(meta.name, meta.name)
         if zoned:
             label = f"{label} ({self.zone_name})"
         return Column(meta.name, label, max(meta.width, _width(meta.name, label, high=30)), zoned=zoned)

@@ -32,6 +32,7 @@ from ..db import stream_rows
 from ..models import AppUser, ExportJob, Form, FormVersion, Organisation, Submission, SubmissionAttachment, User, utcnow
 from ..problems import Problem
 from ..storage import BlobStore
+from ..words import word_in
 from .columns import Column, Meta, Table, TableLayout, build_schema, match_language, words_language
 from .csvzip import CsvZip
 from .flatten import RepeatsByVersion, _flatten_safely
@@ -441,8 +442,7 @@ def run_export(
             if table.parent is not None
         }
 
-        words = main_layout.words
-        review_words = {state: words.get(state, state) for state in ("received", "has_issues", "approved", "rejected")}
+        review_words = {state: word_in(state, main_layout.language) for state in ("received", "has_issues", "approved", "rejected")}
         show_review = options.values == "labels"
         link_head, link_tail = _link_prefix(settings, organisation, options)
         main_row = main_layout.row

@@ -7,7 +7,9 @@ a third of the CPU of these two requests (cProfile in CPU time over
 bench/ingest.py's submissions), so this endpoint reads the WSGI environ itself.
 It only translates, as the Flask routes do: ``auth.authenticate`` says who is
 asking, ``multipart.read_upload`` receives the files, ``submissions.ingest``
-stores, and ``answers.problem_answer`` words every refusal.
+stores, and ``answers.problem_answer`` words every refusal. What the phone
+shows is in Thai and English at once (it has no language choice to follow),
+read from the catalogue when the endpoint is made, not at every request.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from werkzeug.wsgi import get_input_stream
 
 from ..problems import Problem
 from ..submissions import ingest
+from ..translations import N_, bilingual
 from . import formats
 from .answers import OPENROSA_HEADERS, problem_answer, without_token
 from .auth import Access, authenticate
@@ -31,8 +34,8 @@ log = logging.getLogger(__name__)
 PATH = re.compile(r"(?:/key/(?P<token>[^/]+))?/o/(?P<slug>[^/]+)/submission")
 METHODS = ("GET", "HEAD", "POST")
 
-RECEIVED = "ได้รับข้อมูลแล้ว / Submission received."
-EDIT_RECEIVED = "ได้รับข้อมูลที่แก้ไขแล้ว / Edited submission received."
+RECEIVED = N_("Submission received.")
+EDIT_RECEIVED = N_("Edited submission received.")
 
 
 class SubmissionEndpoint:
@@ -43,6 +46,7 @@ class SubmissionEndpoint:
         self.blobs = extensions["formserver.blobs"]
         self.connections = extensions["formserver.openrosa.connections"]
         self.fallback = fallback
+        self.received, self.edit_received = bilingual(RECEIVED), bilingual(EDIT_RECEIVED)
 
     def __call__(self, environ, start_response):
         match = PATH.fullmatch(environ.get("PATH_INFO") or "")
@@ -100,4 +104,4 @@ class SubmissionEndpoint:
             )
         finally:
             upload.discard()
-        return formats.openrosa_response(EDIT_RECEIVED if outcome.status == "edit" else RECEIVED)
+        return formats.openrosa_response(self.edit_received if outcome.status == "edit" else self.received)

@@ -10,11 +10,14 @@ idle sessions, security headers and the error pages.
 from __future__ import annotations
 
 from flask import Flask, current_app, g, get_flashed_messages, jsonify, render_template, request
+from flask_babel import Babel
 from werkzeug.exceptions import HTTPException
 
 from ..problems import Problem
+from ..translations import N_, in_every_language, translate
 from . import auth, i18n
 from .access import blueprint, may, organisations_of
+from .i18n import _
 
 # The pages register themselves on the blueprint.
 from . import account, admin, audit_pages, export_pages, form_pages, members, organisations, phones, submission_pages  # noqa: E402,F401
@@ -26,6 +29,7 @@ CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; object-src 
 
 def init_app(app: Flask) -> None:
     """Register the web blueprint with everything around it."""
+    Babel(app, locale_selector=i18n.current_language)  # _() and ngettext() in templates and views
     auth.init_auth(app)
     app.register_blueprint(blueprint)
     app.after_request(_security_headers)
@@ -55,7 +59,6 @@ def _template_globals() -> dict:
         return {}
     language = i18n.current_language()
     return {
-        "_": i18n.translate,
         "lang": language,
         "other_lang": "en" if language == "th" else "th",
         "csrf_token": auth.csrf_token,
@@ -65,6 +68,10 @@ def _template_globals() -> dict:
         "my_organisations": lambda: organisations_of(auth.signed_in_user()) if auth.signed_in_user() else [],
         "current_org": g.get("organisation"),
         "label_of": i18n.label_of,
+        "word": i18n.word,
+        "N_": N_,  # a text shown in another language than the page's, with in_language or in_every_language
+        "in_language": translate,
+        "in_every_language": in_every_language,
         "local_time": lambda value, seconds=False: i18n.local_time(
             value,
             getattr(g.get("organisation"), "time_zone", None) or current_app.extensions["formserver.settings"].time_zone,
@@ -93,7 +100,6 @@ def _http_error(error: HTTPException):
 
 
 def _error_page_for(error: HTTPException):
-    _ = i18n.translate
     if error.code == 400 and g.get("csrf_refused"):
         return error_page(400, _("This form has expired or came from another site. Go back, reload the page and try again."))
     messages = {

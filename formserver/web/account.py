@@ -9,6 +9,7 @@ from ..db import request_session
 from ..problems import Problem
 from . import auth
 from .access import organisations_of, public_route, user_route
+from ..translations import N_
 from .i18n import COOKIE, LANGUAGES, _, flash_text, problem_text
 
 
@@ -58,7 +59,7 @@ def logout():
     audit.record(session, "user.sign_out", user=user, target=user.email)
     session.commit()
     auth.end_session()
-    flash_text("You have signed out.", "info")
+    flash_text(N_("You have signed out."), "info")
     return redirect(url_for("web.login"))
 
 
@@ -84,7 +85,7 @@ def change_password():
     audit.record(session, "user.password", user=user, target=user.email)
     session.commit()
     auth.start_session(user)  # the new password's fingerprint: every other session of this user ends
-    flash_text("Your password has been changed. Phones signed in with the old password need the new one.", "success")
+    flash_text(N_("Your password has been changed. Phones signed in with the old password need the new one."), "success")
     return redirect(url_for("web.home"))
 
 

@@ -11,6 +11,7 @@ from ..models import Membership, Organisation, User
 from ..problems import Problem
 from .access import user_route
 from .auth import signed_in_user
+from ..translations import N_
 from .i18n import flash_text, problem_text
 
 
@@ -30,7 +31,7 @@ def admin_organisations():
             error, status = problem_text(problem), problem.status
         else:
             session.commit()
-            flash_text("Organisation {name} created. Add its first manager on its members page.", "success", name=organisation.name)
+            flash_text(N_("Organisation %(name)s created. Add its first manager on its members page."), "success", name=organisation.name)
             return redirect(url_for("web.members_page", slug=organisation.slug))
     organisations = session.scalars(select(Organisation).order_by(Organisation.name)).all()
     return render_template("admin_organisations.html", organisations=organisations, error=error, form=form), status

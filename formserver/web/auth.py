@@ -24,6 +24,7 @@ from .. import accounts, audit
 from ..db import request_session
 from ..models import User, utcnow
 from ..problems import Problem
+from ..translations import N_
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -202,7 +203,7 @@ def before_web_request():
             end_session()
             from .i18n import flash_text
 
-            flash_text("Your session ended after a period without activity. Please sign in again.", "info")
+            flash_text(N_("Your session ended after a period without activity. Please sign in again."), "info")
             if wants_json():
                 abort(401)
             return redirect(url_for("web.login", next=_local_path(request.full_path) if request.method == "GET" else None))

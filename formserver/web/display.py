@@ -10,41 +10,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..translations import N_
 from ..xml import local_name, parse
 
 INLINE_IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 
 TYPE_NAMES = {
-    "string": "text",
-    "int": "integer",
-    "integer": "integer",
-    "decimal": "decimal",
-    "date": "date",
-    "dateTime": "date and time",
-    "time": "time",
-    "geopoint": "location",
-    "geotrace": "line",
-    "geoshape": "area",
-    "binary": "file",
-    "barcode": "barcode",
-    "select1": "select one",
-    "select": "select multiple",
-    "boolean": "yes/no",
+    "string": N_("text"),
+    "int": N_("integer"),
+    "integer": N_("integer"),
+    "decimal": N_("decimal"),
+    "date": N_("date"),
+    "dateTime": N_("date and time"),
+    "time": N_("time"),
+    "geopoint": N_("location"),
+    "geotrace": N_("line"),
+    "geoshape": N_("area"),
+    "binary": N_("file"),
+    "barcode": N_("barcode"),
+    "select1": N_("select one"),
+    "select": N_("select multiple"),
+    "boolean": N_("yes/no"),
 }
 
 
 def type_name(node: dict) -> str:
-    """The kind of question in the words the page shows (translated by the template)."""
+    """The kind of question in English words marked for translation (the template translates them)."""
     kind = node.get("type", "string")
     mediatype = node.get("mediatype", "")
     if kind == "binary":
-        return {"image": "photo", "audio": "audio", "video": "video"}.get(mediatype.split("/")[0], "file")
+        return {"image": N_("photo"), "audio": N_("audio"), "video": N_("video")}.get(mediatype.split("/")[0], N_("file"))
     if node.get("calculate") is not None and node.get("control") is None:
-        return "calculated"
+        return N_("calculated")
     if node.get("control") is None:
-        return "hidden"
+        return N_("hidden")
     if kind == "string" and node.get("readonly") == "true()":
-        return "note"
+        return N_("note")
     return TYPE_NAMES.get(kind, kind)
 
 

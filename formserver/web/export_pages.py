@@ -21,6 +21,7 @@ from ..problems import Problem
 from .access import form_in, job_in, org_route
 from .auth import signed_in_user, wants_json
 from .download import private_headers, refuse
+from ..translations import N_
 from .i18n import _, current_language, flash_text, problem_text
 
 CHOICES = {
@@ -107,7 +108,7 @@ def start_export(organisation: Organisation, form_id: str):
     try:
         options = read_options(request.form, current_language())
     except ValueError as bad:
-        message = _("This export option is not valid: {option}.", option=str(bad))
+        message = _("This export option is not valid: %(option)s.", option=str(bad))
         if wants_json():
             return jsonify(error=message), 400
         return refuse(message, url_for("web.export_form_page", slug=organisation.slug, form_id=form.form_id))
@@ -123,7 +124,7 @@ def start_export(organisation: Organisation, form_id: str):
     session.commit()
     if wants_json():
         return jsonify(_job_json(organisation, job)), 202
-    flash_text("The export has started. It appears below when it is ready.", "info")
+    flash_text(N_("The export has started. It appears below when it is ready."), "info")
     return redirect(url_for("web.export_form_page", slug=organisation.slug, form_id=form.form_id))
 
 

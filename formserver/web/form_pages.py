@@ -18,6 +18,7 @@ from .access import form_in, org_route, version_in
 from .auth import signed_in_user
 from .display import type_name
 from .download import refuse, send_bytes
+from ..translations import N_
 from .i18n import _, current_language, flash_problem, flash_text, label_of
 from .relevance import as_written, in_words
 
@@ -61,9 +62,9 @@ def upload_form(organisation: Organisation):
         return render_template("form_upload.html", organisation=organisation, problem=problem, filename=upload.filename), problem.status
     session.commit()
     if not result.created:
-        flash_text("This file is already stored as version {version}: nothing changed.", "info", version=result.version.version)
+        flash_text(N_("This file is already stored as version %(version)s: nothing changed."), "info", version=result.version.version)
     elif result.version.is_draft:
-        flash_text("Version {version} is kept as a draft. Check the preview, then publish it.", "success", version=result.version.version)
+        flash_text(N_("Version %(version)s is kept as a draft. Check the preview, then publish it."), "success", version=result.version.version)
     return redirect(url_for("web.form_version", slug=organisation.slug, form_id=result.form.form_id, version_id=result.version.id))
 
 
@@ -149,12 +150,12 @@ def publish_version(organisation: Organisation, form_id: str, version_id: int):
         session.commit()
         if version.missing_media:
             flash_text(
-                "Version {version} is published, but phones will only get it once the missing media files are uploaded.",
+                N_("Version %(version)s is published, but phones will only get it once the missing media files are uploaded."),
                 "warning",
                 version=version.version,
             )
         else:
-            flash_text("Version {version} is published: phones get it the next time they fetch blank forms.", "success", version=version.version)
+            flash_text(N_("Version %(version)s is published: phones get it the next time they fetch blank forms."), "success", version=version.version)
     return redirect(url_for("web.form_version", slug=organisation.slug, form_id=form.form_id, version_id=version.id))
 
 
@@ -178,7 +179,7 @@ def upload_media(organisation: Organisation, form_id: str, version_id: int):
             flash_problem(problem)
     session.commit()
     if stored:
-        flash_text("Stored: {names}.", "success", names=", ".join(stored))
+        flash_text(N_("Stored: %(names)s."), "success", names=", ".join(stored))
     return redirect(url_for("web.form_version", slug=organisation.slug, form_id=form.form_id, version_id=version.id))
 
 
@@ -189,7 +190,7 @@ def change_state(organisation: Organisation, form_id: str):
     state = request.form.get("state", "")
     forms.set_state(session, form, state, actor=signed_in_user())  # a Problem becomes the error page
     session.commit()
-    flash_text("The form is now {state}.", "success", state=_(state))
+    flash_text(N_("The form is now %(state)s."), "success", words={"state": state})
     return redirect(url_for("web.form_page", slug=organisation.slug, form_id=form.form_id))
 
 
@@ -210,9 +211,9 @@ def _change_assignment(organisation: Organisation, form_id: str, change):
     change(session, form, **appusers.assignee_by_key(session, organisation, request.form.get("who", "")), actor=signed_in_user())
     session.commit()
     if appusers.assignments_of(session, form):
-        flash_text("Only the assigned accounts get this form.", "success")
+        flash_text(N_("Only the assigned accounts get this form."), "success")
     else:
-        flash_text("Every phone and collector of the organisation gets this form.", "success")
+        flash_text(N_("Every phone and collector of the organisation gets this form."), "success")
     return redirect(url_for("web.form_page", slug=organisation.slug, form_id=form.form_id))
 
 

@@ -11,6 +11,7 @@ from ..models import Membership, Organisation, Role, User
 from ..problems import Problem
 from .access import may, membership_in, org_route
 from .auth import signed_in_user
+from ..translations import N_
 from .i18n import _, flash_text, problem_text
 
 ROLES = [r.value for r in Role]
@@ -74,7 +75,7 @@ def add_member(organisation: Organisation):
     if password:
         # A new account's generated password, shown once on this page.
         return _page(organisation, created=user, password=password)
-    flash_text("{email} is now {role} of this organisation.", "success", email=user.email, role=_(role))
+    flash_text(N_("%(email)s is now %(role)s of this organisation."), "success", words={"role": role}, email=user.email)
     return redirect(url_for("web.members_page", slug=organisation.slug))
 
 
@@ -88,7 +89,7 @@ def change_role(organisation: Organisation, user_id: int):
     _keep_a_manager(session, organisation, membership.user, role)
     accounts.add_member(session, organisation, membership.user, role, actor=signed_in_user())
     session.commit()
-    flash_text("{email} is now {role} of this organisation.", "success", email=membership.user.email, role=_(role))
+    flash_text(N_("%(email)s is now %(role)s of this organisation."), "success", words={"role": role}, email=membership.user.email)
     return redirect(url_for("web.members_page", slug=organisation.slug))
 
 
@@ -101,7 +102,7 @@ def remove_member(organisation: Organisation, user_id: int):
     session.delete(membership)
     audit.record(session, "member.remove", organisation=organisation, user=signed_in_user(), target=user.email)
     session.commit()
-    flash_text("{email} is no longer a member of this organisation.", "success", email=user.email)
+    flash_text(N_("%(email)s is no longer a member of this organisation."), "success", email=user.email)
     return redirect(url_for("web.members_page", slug=organisation.slug))
 
 

@@ -12,6 +12,7 @@ from ..models import Organisation
 from ..problems import Problem
 from .access import app_user_in, may, org_route
 from .auth import signed_in_user
+from ..translations import N_
 from .i18n import flash_text, problem_text
 
 
@@ -59,7 +60,7 @@ def create_phone(organisation: Organisation):
         session.rollback()
         return _page(organisation, problem.status, error=problem_text(problem), name=name)
     session.commit()
-    flash_text("Device account {name} created: scan its QR code with ODK Collect.", "success", name=app_user.name)
+    flash_text(N_("Device account %(name)s created: scan its QR code with ODK Collect."), "success", name=app_user.name)
     return redirect(url_for("web.phone_page", slug=organisation.slug, app_user_id=app_user.id))
 
 
@@ -80,5 +81,5 @@ def revoke_phone(organisation: Organisation, app_user_id: int):
     if app_user.revoked_at is None:
         appusers.revoke_app_user(session, organisation, app_user.name, actor=signed_in_user())
         session.commit()
-        flash_text("Device account {name} is revoked: its QR code and URL no longer work.", "success", name=app_user.name)
+        flash_text(N_("Device account %(name)s is revoked: its QR code and URL no longer work."), "success", name=app_user.name)
     return redirect(url_for("web.phones_page", slug=organisation.slug))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..translations import N_, translate
 from ..xform import iter_fields
 
 _TOKEN = re.compile(
@@ -181,42 +182,26 @@ def resolve(path: str, node_path: str) -> str:
     return "/".join(parts)
 
 
+# A condition in words; " and " and " or " join the parts of a condition.
 _WORDS = {
-    "en": {
-        "=": "“{q}” is {v}",
-        "!=": "“{q}” is not {v}",
-        "<": "“{q}” is less than {v}",
-        "<=": "“{q}” is at most {v}",
-        ">": "“{q}” is more than {v}",
-        ">=": "“{q}” is at least {v}",
-        "answered": "“{q}” is answered",
-        "unanswered": "“{q}” is not answered",
-        "selected": "“{q}” includes {v}",
-        "not selected": "“{q}” does not include {v}",
-        "not": "not ({x})",
-        "and": " and ",
-        "or": " or ",
-    },
-    "th": {
-        "=": "“{q}” คือ {v}",
-        "!=": "“{q}” ไม่ใช่ {v}",
-        "<": "“{q}” น้อยกว่า {v}",
-        "<=": "“{q}” ไม่เกิน {v}",
-        ">": "“{q}” มากกว่า {v}",
-        ">=": "“{q}” ตั้งแต่ {v} ขึ้นไป",
-        "answered": "ตอบ “{q}” แล้ว",
-        "unanswered": "ยังไม่ได้ตอบ “{q}”",
-        "selected": "“{q}” มีตัวเลือก {v}",
-        "not selected": "“{q}” ไม่มีตัวเลือก {v}",
-        "not": "ไม่ใช่กรณีที่ ({x})",
-        "and": " และ ",
-        "or": " หรือ ",
-    },
+    "=": N_("“%(q)s” is %(v)s"),
+    "!=": N_("“%(q)s” is not %(v)s"),
+    "<": N_("“%(q)s” is less than %(v)s"),
+    "<=": N_("“%(q)s” is at most %(v)s"),
+    ">": N_("“%(q)s” is more than %(v)s"),
+    ">=": N_("“%(q)s” is at least %(v)s"),
+    "answered": N_("“%(q)s” is answered"),
+    "unanswered": N_("“%(q)s” is not answered"),
+    "selected": N_("“%(q)s” includes %(v)s"),
+    "not selected": N_("“%(q)s” does not include %(v)s"),
+    "not": N_("not (%(x)s)"),
+    "and": N_(" and "),
+    "or": N_(" or "),
 }
 
 
 def in_words(expression: str, node_path: str, fields: list[dict], language: str, label_of) -> str | None:
-    """The condition in words in ``language`` ("th" or "en"), or None when it is not simple.
+    """The condition in words in ``language`` (a page language), or None when it is not simple.
 
     ``label_of(labels_dict)`` picks a label in the page's language from a node's or choice's labels.
     """
@@ -225,7 +210,9 @@ def in_words(expression: str, node_path: str, fields: list[dict], language: str,
     except Unsupported:
         return None
     nodes = {node["path"]: node for node in iter_fields(fields)}
-    words = _WORDS.get(language, _WORDS["en"])
+
+    def words(key: str, **values: str) -> str:
+        return translate(_WORDS[key], language, **values)
 
     def question(path: Path) -> tuple[str, dict | None]:
         node = nodes.get(resolve(path.path, node_path))
@@ -243,18 +230,18 @@ def in_words(expression: str, node_path: str, fields: list[dict], language: str,
         if isinstance(part, Compare):
             q, node = question(part.left)
             if part.right.quoted and part.right.value == "" and part.op in ("=", "!="):
-                return words["unanswered" if part.op == "=" else "answered"].format(q=q)
-            return words[part.op].format(q=q, v=value(node, part.right))
+                return words("unanswered" if part.op == "=" else "answered", q=q)
+            return words(part.op, q=q, v=value(node, part.right))
         if isinstance(part, Selected):
             q, node = question(part.path)
-            return words["selected"].format(q=q, v=value(node, Literal(part.value, True)))
+            return words("selected", q=q, v=value(node, Literal(part.value, True)))
         if isinstance(part, Not):
             if isinstance(part.inner, Selected):
                 q, node = question(part.inner.path)
-                return words["not selected"].format(q=q, v=value(node, Literal(part.inner.value, True)))
-            return words["not"].format(x=say(part.inner))
+                return words("not selected", q=q, v=value(node, Literal(part.inner.value, True)))
+            return words("not", x=say(part.inner))
         if isinstance(part, Join):
-            text = words[part.op].join(say(p, part.op) for p in part.parts)
+            text = words(part.op).join(say(p, part.op) for p in part.parts)
             return f"({text})" if inside and inside != part.op else text
         raise Unsupported(type(part).__name__)
 

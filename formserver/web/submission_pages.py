@@ -28,6 +28,7 @@ from . import display
 from .access import attachment_in, conflict_in, form_in, may, org_route, submission_in
 from .auth import signed_in_user
 from .download import INLINE_TYPES, private_headers, refuse, send_bytes
+from ..translations import N_
 from .i18n import _, current_language, flash_text, label_of
 
 PAGE_SIZE = 50
@@ -269,7 +270,7 @@ def review_submission(organisation: Organisation, submission_id: int):
     if text:
         _comment(session, organisation, submission, user, text)
     session.commit()
-    flash_text("Review state: {state}.", "success", state=_(state))
+    flash_text(N_("Review state: %(state)s."), "success", words={"state": state})
     return redirect(url_for("web.submission_page", slug=organisation.slug, submission_id=submission.id))
 
 
@@ -366,7 +367,7 @@ def resolve_conflict(organisation: Organisation, conflict_id: int):
         raise problem
     session.commit()
     flash_text(
-        "Kept the stored submission." if resolution == "keep_stored" else "The resubmission is now the current version.",
+        N_("Kept the stored submission.") if resolution == "keep_stored" else N_("The resubmission is now the current version."),
         "success",
     )
     return redirect(url_for("web.submission_page", slug=organisation.slug, submission_id=current.id))
