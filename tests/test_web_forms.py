@@ -152,8 +152,14 @@ def test_the_organisation_home_lists_forms_with_their_numbers(app, manager):
     row = re.search(r"<tr>\s*<td><a href=\"/orgs/hillnet/forms/intake\">.*?</tr>", page, re.S).group(0)
     assert "แบบสำรวจครัวเรือน" in row and "เปิดรับ" in row
     assert ">1</a>" in row  # one current submission (the conflict is kept aside, not counted)
-    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row)  # the last submission's time
+    assert re.search(r"\d{1,2} [\u0E00-\u0E7F.]+ 25\d\d \d\d:\d\d", row)  # the last submission's time, Buddhist era
     assert "2 <span class=\"badge draft\">ฉบับร่าง</span>" in row  # the newest version is the draft 2
+
+
+def test_in_english_the_last_submission_shows_day_month_and_gregorian_year(app, manager):
+    manager.set_cookie("lang", "en")
+    row = re.search(r"<tr>\s*<td><a href=\"/orgs/hillnet/forms/intake\">.*?</tr>", manager.get("/orgs/hillnet").get_data(as_text=True), re.S)
+    assert re.search(r"\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 20\d\d \d\d:\d\d", row.group(0))
 
 
 def test_collectors_see_only_the_open_forms(app, web):

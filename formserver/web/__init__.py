@@ -17,6 +17,7 @@ from ..problems import Problem
 from ..translations import N_, in_every_language, translate
 from . import auth, i18n
 from .access import blueprint, may, organisations_of
+from .dates import shown_time
 from .i18n import _
 
 # The pages register themselves on the blueprint.
@@ -72,8 +73,9 @@ def _template_globals() -> dict:
         "N_": N_,  # a text shown in another language than the page's, with in_language or in_every_language
         "in_language": translate,
         "in_every_language": in_every_language,
-        "local_time": lambda value, seconds=False: i18n.local_time(
+        "local_time": lambda value, seconds=False: shown_time(
             value,
+            language,
             getattr(g.get("organisation"), "time_zone", None) or current_app.extensions["formserver.settings"].time_zone,
             seconds,
         ),

@@ -12,8 +12,6 @@ the page's.
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import flash, g, request
 from flask_babel import gettext as _  # noqa: F401  (the views' words come from here)
@@ -99,16 +97,3 @@ def label_of(labels: dict | None, tree: dict | None = None, language: str | None
     if default and labels.get(default):
         return labels[default]
     return next((text for text in labels.values() if text), "")
-
-
-# -- dates ---------------------------------------------------------------------------------------
-
-
-def local_time(value: datetime | None, time_zone: str = "Asia/Bangkok", with_seconds: bool = False) -> str:
-    if value is None:
-        return ""
-    try:
-        zone = ZoneInfo(time_zone)
-    except Exception:
-        zone = ZoneInfo("UTC")
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
