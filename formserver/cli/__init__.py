@@ -15,7 +15,9 @@ import sys
 from collections.abc import Callable
 
 from ..config import Settings
+from ..translations import N_
 from . import accounts, database, exports, forms, phones, serve, submissions
+from .output import say_error
 
 AREAS = (database, accounts, forms, serve, phones, submissions, exports)  # in the order --help lists them
 
@@ -79,10 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         context = Context(Settings.from_env())
         if args.needs_schema and (revision := migrate.pending(context.database.engine)) is not None:
-            print(
-                f"formserver: the database is not set up for this version of formserver (it is at revision "
-                f"{revision}): run `formserver db upgrade` (or `formserver setup`) first",
-                file=sys.stderr,
+            say_error(
+                N_(
+                    "the database is not set up for this version of formserver (it is at revision %(revision)s): "
+                    "run `formserver db upgrade` (or `formserver setup`) first"
+                ),
+                revision=revision,
             )
             return 1
         result = args.handler(context, args)

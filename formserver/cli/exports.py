@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..translations import N_
+from .output import say_error
+
 if TYPE_CHECKING:
     from . import Commands, Context
 
@@ -47,11 +50,11 @@ def register(commands: Commands) -> None:
 def export_command(context: Context, args: argparse.Namespace) -> int | None:
     if args.rebuild_form_id is not None:
         if args.slug != "rebuild":
-            print("formserver: use 'formserver export SLUG FORM_ID -o FILE' or 'formserver export rebuild SLUG FORM_ID'", file=sys.stderr)
+            say_error(N_("use 'formserver export SLUG FORM_ID -o FILE' or 'formserver export rebuild SLUG FORM_ID'"))
             return 2
         return _rebuild(context, args.form_id, args.rebuild_form_id)
     if args.output is None:
-        print("formserver: say where to write the export with -o FILE", file=sys.stderr)
+        say_error(N_("say where to write the export with -o FILE"))
         return 2
     from .. import accounts, audit, forms
     from ..db import reading_session
