@@ -12,7 +12,7 @@ from .storage import BlobStore
 def create_app(settings: Settings | None = None) -> Flask:
     """The application factory: one app per settings object."""
     settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the web blueprint serves the only static files, at /assets
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=None,
