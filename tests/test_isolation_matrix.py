@@ -35,7 +35,7 @@ import json
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -377,6 +377,10 @@ def phone_asker(app: Flask, matrix: Matrix, requester: Requester) -> Callable[[R
     return ask
 
 
+def asker(app: Flask, matrix: Matrix, table: Plan, requester: Requester) -> Callable[[Request], Answer]:
+    return (phone_asker if table.surface.phones else web_asker)(app, matrix, requester)
+
+
 def spellings(value: str) -> set[bytes]:
     """A value as it may appear in an answer: as is, in JSON, HTML, a URL or XML character references."""
     return {
@@ -414,10 +418,6 @@ def quick_unknown_sign_ins():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(auth, "_dummy_hash", lambda: generate_password_hash("x", method="pbkdf2:sha256:1"))
         yield
-
-
-def asker(app: Flask, matrix: Matrix, plan_: Plan, requester: Requester):
-    return (phone_asker if plan_.surface.phones else web_asker)(app, matrix, requester)
 
 
 # --------------------------------------------------------------------------- the table
@@ -476,10 +476,8 @@ def test_an_address_nobody_answers_is_the_web_404_page(shared_app):
 
 def test_every_layer_in_front_of_flask_is_in_the_table(shared_app, shared_settings):
     """A WSGI endpoint answering before Flask's routes (as /submission does) must bring its addresses here."""
-    import dataclasses
-
     known = {submission_endpoint.SubmissionEndpoint: "fallback", ProxyFix: "app"}
-    for app in (shared_app, create_app(dataclasses.replace(shared_settings, behind_proxy=True))):
+    for app in (shared_app, create_app(replace(shared_settings, behind_proxy=True))):
         layer = app.wsgi_app
         while getattr(layer, "__func__", None) is not Flask.wsgi_app:
             assert type(layer) in known, f"{type(layer).__name__} answers before Flask and is not in the table"
