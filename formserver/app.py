@@ -12,7 +12,8 @@ from .storage import BlobStore
 def create_app(settings: Settings | None = None) -> Flask:
     """The application factory: one app per settings object."""
     settings = settings or Settings.from_env()
-    app = Flask("formserver")  # named after the package, as before the factory moved here
+    # Named after the package; no /static route: the web blueprint serves the only static files, at /assets.
+    app = Flask("formserver", static_folder=None)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=None,

@@ -152,6 +152,7 @@ _ATTACHMENT = SubmissionAttachment.__table__
 _PREVIOUS = select(_SUBMISSION.c.id, _SUBMISSION.c.root_id).where(
     _SUBMISSION.c.form_id == bindparam("form_pk"), _SUBMISSION.c.instance_id == bindparam("instance_id")
 )
+_LOCK_RECORD = select(_SUBMISSION.c.id).where(_SUBMISSION.c.id == bindparam("root_pk")).with_for_update()
 
 
 def _insert_unless_stored(dialect: str):
@@ -192,6 +193,10 @@ def _store_new(
     if statement is None:
         statement = _INSERTS[dialect] = _insert_unless_stored(dialect)
     root_pk = (previous.root_id or previous.id) if previous is not None else None
+    if root_pk is not None:
+        # Edits of one record wait here for each other (PostgreSQL; SQLite's BEGIN IMMEDIATE does already),
+        # so that each one's update below sees the others' rows and one version stays current.
+        connection.execute(_LOCK_RECORD, {"root_pk": root_pk})
     rows = [(received, received.blob.commit()) for received in files]  # blobs first, rows after
     submission_pk = connection.execute(
         statement,
