@@ -246,6 +246,8 @@ def test_repair_rebuilds_copies_and_removes_only_old_orphans_never_a_submissions
     old_temporary = blobs.root / "tmp" / "upload-old"
     old_temporary.write_bytes(b"half")
     aged(old_temporary, 2 * DAY)
+    for referenced in (blob_path(blobs, PHOTO), blob_path(blobs, LOGO)):
+        aged(referenced, 30 * DAY)  # referenced: never an orphan, however old
     kept = {path: path.read_bytes() for path in blobs.root.rglob("*") if path.is_file() and path.parent.name != "tmp"}
     kept.pop(old)
     xml_before = {s.id: s.xml for s in session.scalars(select(Submission))}
@@ -277,10 +279,12 @@ def test_repair_rebuilds_copies_and_removes_only_old_orphans_never_a_submissions
 
 def test_repair_leaves_a_missing_or_changed_blob_as_it_is_and_says_so(run, installation, blobs):
     blob_path(blobs, LOGO).write_bytes(b"changed")
+    blob_path(blobs, PHOTO).unlink()
     code, out, _ = run("check", "--repair")
     assert code == 1
-    assert lines(out)[-1].startswith("check: 1 problem, 0 repaired, 1 remaining (hash mismatch: 1); ")
-    assert blob_path(blobs, LOGO).read_bytes() == b"changed"
+    assert not [line for line in lines(out) if line.startswith(("repaired:", "kept:"))]
+    assert lines(out)[-1].startswith("check: 2 problems, 0 repaired, 2 remaining (")
+    assert blob_path(blobs, LOGO).read_bytes() == b"changed" and not blob_path(blobs, PHOTO).exists()
 
 
 def test_serving_starts_by_removing_orphans_older_than_a_day(installation, settings, blobs, capsys):
