@@ -36,9 +36,14 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(config, revision)
 
 
+def newest() -> str:
+    """The newest revision of ``migrations/`` (its heads, comma-separated, should there be several)."""
+    return ", ".join(sorted(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads()))
+
+
 def pending(engine: Engine) -> str | None:
     """None when the database is at the newest revision; otherwise the revision it is at ("none" when empty)."""
-    heads = set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+    heads = set(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     if current == heads:

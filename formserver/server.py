@@ -66,9 +66,11 @@ def logging_config() -> dict:
 
 
 def recover_exports(settings: Settings) -> None:
-    """Exports that a stopped server left running end as failed, and files past their time go, before serving."""
+    """Exports that a stopped server left running end as failed, and files past their time go, before
+    serving; so do orphan files older than a day (``integrity.remove_old_orphans``)."""
     from .db import Database
     from .exports import jobs
+    from .integrity import remove_old_orphans
 
     database = Database(settings)
     try:
@@ -78,6 +80,8 @@ def recover_exports(settings: Settings) -> None:
         database.dispose()
     if failed:
         print(f"{failed} export(s) left running by a stopped server marked failed", flush=True)
+    if removed := remove_old_orphans(settings):
+        print(f"{len(removed)} orphan file(s) older than 24 hours removed", flush=True)
 
 
 def run(settings: Settings, *, host: str, port: int, workers: int | None, threads: int | None = None) -> None:

@@ -137,22 +137,30 @@ def ensure_flattened(session: Session, form: Form, *, progress=None) -> int:
     Commits after every batch so that a large catch-up does not hold the write
     lock for long; ``progress()`` (no arguments) is called after each batch.
     """
-    return _fill(session, form, only_missing=True, progress=progress)
+    return _fill(session, Submission.form_id == form.id, only_missing=True, progress=progress)
 
 
 def rebuild(session: Session, form: Form, *, progress=None) -> int:
     """Recompute the flattened copy of every submission of the form from its XML; returns how many."""
-    return _fill(session, form, only_missing=False, progress=progress)
+    return _fill(session, Submission.form_id == form.id, only_missing=False, progress=progress)
 
 
-def _fill(session: Session, form: Form, *, only_missing: bool, progress) -> int:
+def rebuild_submissions(session: Session, ids: list[int]) -> int:
+    """Recompute the flattened copy of these submissions (``formserver check --repair``); returns how many."""
+    return sum(
+        _fill(session, Submission.id.in_(ids[start : start + BATCH]), only_missing=False, progress=None)
+        for start in range(0, len(ids), BATCH)
+    )
+
+
+def _fill(session: Session, which, *, only_missing: bool, progress) -> int:
     repeats = RepeatsByVersion(session)
     done = 0
     last_id = 0
     while True:
         query = (
             select(Submission.id, Submission.form_version_id, Submission.xml)
-            .where(Submission.form_id == form.id, Submission.id > last_id)
+            .where(which, Submission.id > last_id)
             .order_by(Submission.id)
             .limit(BATCH)
         )

@@ -134,7 +134,7 @@ def job_by_id(session: Session, organisation: Organisation, job_id) -> ExportJob
     )
     if job is None:
         raise Problem("export.not_found", job_id=job_id)
-    if job.status in (QUEUED, RUNNING) and _is_dead(job):
+    if job.status in (QUEUED, RUNNING) and is_dead(job):
         _mark_dead(session, [job])
     return job
 
@@ -179,7 +179,7 @@ def recover(session: Session, *, organisation: Organisation | None = None, setti
     query = select(ExportJob).where(ExportJob.status.in_((QUEUED, RUNNING)))
     if organisation is not None:
         query = query.where(ExportJob.organisation_id == organisation.id)
-    dead = [job for job in session.scalars(query) if _is_dead(job)]
+    dead = [job for job in session.scalars(query) if is_dead(job)]
     if dead:
         _mark_dead(session, dead)
     if settings is not None:
@@ -217,7 +217,8 @@ def wait(job_id: int, timeout: float | None = None) -> bool:
 # -- dead jobs -------------------------------------------------------------------------------
 
 
-def _is_dead(job: ExportJob) -> bool:
+def is_dead(job: ExportJob) -> bool:
+    """Whether a queued or running job's thread or process is gone, or its heartbeat stopped."""
     host, _, rest = (job.worker or "").partition(":")
     pid_text, _, token = rest.partition(":")
     if job.worker == worker_id():

@@ -62,19 +62,21 @@ class PendingBlob:
         self.sha256 = self._sha.hexdigest()
 
     def commit(self) -> str:
-        """Put the blob under its sha256 name (once); return the digest."""
+        """Put the blob under its sha256 name (once); return the digest.
+
+        The new copy replaces an identical one already there: its fresh modification time
+        tells the orphan clean-up (``integrity.py``), which removes only unreferenced blobs
+        older than a day, that a row is about to refer to it.
+        """
         if self.committed:
             return self.sha256
         self.finish()
         if self.too_large:
             raise ValueError("a blob over the limit cannot be committed")
         target = self.blobs.path(self.sha256)
-        if target.exists():
-            os.unlink(self._tmp)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self._tmp, target)
-            _fsync_directory(target.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._tmp, target)
+        _fsync_directory(target.parent)
         self.committed = True
         return self.sha256
 
