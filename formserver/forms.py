@@ -50,6 +50,7 @@ def add_form_version(
         select(Form).where(Form.organisation_id == organisation.id, Form.form_id == converted.form_id)
     )
     source_sha256 = hashlib.sha256(content).hexdigest()
+    public_key = xform.public_key(converted.xform)
     if form is not None:
         same = _version_with_same_source(session, form, source_sha256, converted)
         if same is not None:
@@ -61,6 +62,8 @@ def add_form_version(
         )
         if clash is not None:
             raise Problem("form.version_exists", form_id=converted.form_id, version=converted.version)
+        if public_key is None and _is_encrypted(session, form):
+            raise Problem("form.encryption_dropped", form_id=converted.form_id)
     else:
         form = Form(organisation_id=organisation.id, form_id=converted.form_id, title=converted.title)
         session.add(form)
@@ -77,6 +80,7 @@ def add_form_version(
         field_tree=xform.field_tree(converted.xform),
         expected_media=xform.expected_media(converted.xform) + ([ITEMSETS] if converted.itemsets_csv else []),
         warnings=list(converted.warnings),
+        public_key=public_key,
         created_by_id=actor.id if actor else None,
     )
     session.add(version)
@@ -100,6 +104,12 @@ def add_form_version(
     session.flush()
     session.refresh(version)
     return Upload(form, version, created=True, warnings=list(version.warnings) + _missing_warnings(version))
+
+
+def _is_encrypted(session: Session, form: Form) -> bool:
+    """Whether any version of the form carries a public key: encryption, once on, stays on."""
+    query = select(FormVersion.id).where(FormVersion.form_id == form.id, FormVersion.public_key.is_not(None))
+    return session.scalar(query.limit(1)) is not None
 
 
 def _version_with_same_source(session: Session, form: Form, source_sha256: str, converted) -> FormVersion | None:
