@@ -41,6 +41,8 @@ CATALOGUE: dict[str, Kind] = {
             "off. Put the same public_key in the settings sheet and upload again."
         ),
     ),
+    "form.already_encrypted": Kind(409, N_("Form %(form_id)s is encrypted already.")),
+    "form.weak_passphrase": Kind(400, N_("A passphrase needs at least %(minimum)s characters.")),
     "form.not_assigned": Kind(404, N_("Form %(form_id)s is not assigned to %(who)s.")),
     "form.not_found": Kind(404, N_("There is no form %(form_id)s here.")),
     "form.version_not_found": Kind(404, N_("Form %(form_id)s has no version %(version)s.")),

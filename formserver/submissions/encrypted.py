@@ -13,6 +13,7 @@ import dataclasses
 
 from ..encryption import BadEnvelope, Envelope, is_encrypted, read_envelope
 from ..problems import Problem
+from ..xml import UnsafeOrBadXml, parse
 
 
 def recognise(instance):
@@ -29,3 +30,11 @@ def recognise(instance):
 def envelope_columns(envelope: Envelope) -> dict:
     """No flattened copy (the answers are sealed); the envelope's ``.enc`` files are the expected attachments."""
     return {"data": None, "attachments_expected": len(envelope.parts)}
+
+
+def is_envelope(xml: bytes) -> bool:
+    """Whether stored XML is an encrypted envelope: pages then show only what it says openly."""
+    try:
+        return is_encrypted(parse(xml))
+    except UnsafeOrBadXml:
+        return False
