@@ -196,3 +196,15 @@ def test_the_migration_repairs_envelopes_stored_as_plain_submissions(database, s
     assert envelope.data is None and envelope.attachments_expected == 2
     [plain_row] = stored(session, "uuid:plain")
     assert plain_row.data == {"head_name": None} and plain_row.attachments_expected == 0
+
+
+def test_rebuilding_flattened_copies_leaves_envelopes_without_one(session, phone, keys, organisation):
+    from formserver.exports.flatten import ensure_flattened, rebuild
+
+    upload = encrypted(keys)
+    assert post(phone, upload.xml_name, upload.envelope, upload.files).status == 201
+    form = forms.form_by_id(session, organisation, "household")
+    ensure_flattened(session, form)
+    rebuild(session, form)
+    [submission] = stored(session, "uuid:one")
+    assert submission.data is None
