@@ -54,6 +54,7 @@ ROUTES = [
     route("upload_form", "POST", ORG + "/forms/new", MANAGERS, 400),  # no file chosen
     route("form_page", "GET", FORM, READERS),
     route("change_state", "POST", FORM + "/state", MANAGERS, 400, state="archived"),
+    route("encrypt_form", "POST", FORM + "/encryption", MANAGERS, 400, passphrase="a", passphrase_again="b"),
     route("assign_form", "POST", FORM + "/assignments", MANAGERS, 404, who="app_user:0"),
     route("unassign_form", "POST", FORM + "/assignments/remove", MANAGERS, 404, who="user:0"),
     route("form_version", "GET", FORM + "/versions/{draft_version}", READERS),
