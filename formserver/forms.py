@@ -19,7 +19,7 @@ from . import audit, xform
 from .models import Form, FormState, FormVersion, MediaFile, Organisation, Submission, User, utcnow
 from .problems import Problem
 from .storage import BlobStore
-from .xlsform import ITEMSETS, convert
+from .xlsform import ITEMSETS, convert, with_public_key
 
 
 @dataclass
@@ -50,6 +50,7 @@ def add_form_version(
         select(Form).where(Form.organisation_id == organisation.id, Form.form_id == converted.form_id)
     )
     source_sha256 = hashlib.sha256(content).hexdigest()
+    public_key = xform.public_key(converted.xform)
     if form is not None:
         same = _version_with_same_source(session, form, source_sha256, converted)
         if same is not None:
@@ -61,6 +62,8 @@ def add_form_version(
         )
         if clash is not None:
             raise Problem("form.version_exists", form_id=converted.form_id, version=converted.version)
+        if public_key is None and (public_key := _managed_public_key(session, form)) is not None:
+            converted.xform = with_public_key(converted.xform, public_key)
     else:
         form = Form(organisation_id=organisation.id, form_id=converted.form_id, title=converted.title)
         session.add(form)
@@ -77,12 +80,13 @@ def add_form_version(
         field_tree=xform.field_tree(converted.xform),
         expected_media=xform.expected_media(converted.xform) + ([ITEMSETS] if converted.itemsets_csv else []),
         warnings=list(converted.warnings),
+        public_key=public_key,
         created_by_id=actor.id if actor else None,
     )
     session.add(version)
     session.flush()
     given = {PurePath(name).name for name, _ in media}
-    _carry_media_forward(session, form, version, given)
+    carry_media_forward(session, form, version, given)
     if converted.itemsets_csv is not None:
         _store_media(session, blobs, version, ITEMSETS, converted.itemsets_csv)
     for name, data in media:
@@ -102,6 +106,17 @@ def add_form_version(
     return Upload(form, version, created=True, warnings=list(version.warnings) + _missing_warnings(version))
 
 
+def _managed_public_key(session: Session, form: Form) -> str | None:
+    """The key a version without one gets: encryption, once on, stays on. The server's own key
+    (turned on by a manager) goes into the new version; a key brought by the designer cannot be
+    guessed, so the upload is refused."""
+    query = select(FormVersion.public_key).where(FormVersion.form_id == form.id, FormVersion.public_key.is_not(None))
+    key = session.scalar(query.order_by(FormVersion.id.desc()).limit(1))
+    if key is not None and form.sealed_private_key is None:
+        raise Problem("form.encryption_dropped", form_id=form.form_id)
+    return key
+
+
 def _version_with_same_source(session: Session, form: Form, source_sha256: str, converted) -> FormVersion | None:
     """Re-uploading identical content changes nothing, also when the server assigned the version."""
     for version in session.scalars(select(FormVersion).where(FormVersion.form_id == form.id)):
@@ -116,7 +131,7 @@ def _missing_warnings(version: FormVersion) -> list[str]:
     return [f"Media file {name} is missing: upload it before phones can download this form." for name in version.missing_media]
 
 
-def _carry_media_forward(session: Session, form: Form, version: FormVersion, given: set[str]) -> None:
+def carry_media_forward(session: Session, form: Form, version: FormVersion, given: set[str]) -> None:
     """A new version keeps the previous version's media of the same names unless new files are given."""
     previous = session.scalar(
         select(FormVersion)
@@ -235,6 +250,10 @@ class FormSummary:
     served: FormVersion | None
     submissions: int
     last_submission_at: object
+
+    @property
+    def encrypted(self) -> bool:
+        return any(version.is_encrypted for version in self.form.versions)
 
     @property
     def missing_media(self) -> list[str]:

@@ -141,6 +141,10 @@ class Form(Base):
     title: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), default=FormState.open.value)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Encryption turned on by the server: the private key sealed under a passphrase people keep
+    # (``encryption.seal_private_key``), and the hint they chose; never the passphrase.
+    sealed_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_hint: Mapped[str | None] = mapped_column(Text)
 
     organisation: Mapped[Organisation] = relationship()
     versions: Mapped[list[FormVersion]] = relationship(
@@ -178,6 +182,8 @@ class FormVersion(Base):
     field_tree: Mapped[dict[str, Any]] = mapped_column(JSON)
     expected_media: Mapped[list[Any]] = mapped_column(JSON, default=list)
     warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The XForm's ``<submission base64RsaPublicKey>``: phones encrypt what they send to this version.
+    public_key: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
@@ -186,6 +192,10 @@ class FormVersion(Base):
     media: Mapped[list[MediaFile]] = relationship(
         back_populates="form_version", order_by="MediaFile.filename", cascade="all, delete-orphan"
     )
+
+    @property
+    def is_encrypted(self) -> bool:
+        return self.public_key is not None
 
     @property
     def is_draft(self) -> bool:

@@ -34,6 +34,15 @@ CATALOGUE: dict[str, Kind] = {
             "confuse them."
         ),
     ),
+    "form.encryption_dropped": Kind(
+        409,
+        N_(
+            "Form %(form_id)s is encrypted, and this version has no public_key: encryption cannot be turned "
+            "off. Put the same public_key in the settings sheet and upload again."
+        ),
+    ),
+    "form.already_encrypted": Kind(409, N_("Form %(form_id)s is encrypted already.")),
+    "form.weak_passphrase": Kind(400, N_("A passphrase needs at least %(minimum)s characters.")),
     "form.not_assigned": Kind(404, N_("Form %(form_id)s is not assigned to %(who)s.")),
     "form.not_found": Kind(404, N_("There is no form %(form_id)s here.")),
     "form.version_not_found": Kind(404, N_("Form %(form_id)s has no version %(version)s.")),
@@ -72,6 +81,7 @@ CATALOGUE: dict[str, Kind] = {
         400, N_("The request has no xml_submission_file part: send the submission as multipart/form-data.")
     ),
     "submission.malformed": Kind(400, N_("The submission is not valid XML: %(detail)s")),
+    "submission.bad_envelope": Kind(400, N_("The submission cannot be stored: %(detail)s")),
     "submission.no_form_id": Kind(400, N_("The submission does not say which form it belongs to (no id).")),
     "submission.no_instance_id": Kind(400, N_("The submission has no meta/instanceID.")),
     "submission.unknown_form": Kind(404, N_("There is no form %(form_id)s in this organisation.")),

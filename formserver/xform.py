@@ -57,6 +57,14 @@ def expected_media(xform: bytes) -> list[str]:
     return sorted({m.group(1).rsplit("/", 1)[-1] for m in _MEDIA_URI.finditer(xform.decode("utf-8"))})
 
 
+def public_key(xform: bytes) -> str | None:
+    """The key phones encrypt submissions with: the model's ``<submission base64RsaPublicKey>``."""
+    model = parse(xform).find("h:head/xf:model", NS)
+    submission = model.find("xf:submission", NS) if model is not None else None
+    key = (submission.get("base64RsaPublicKey") or "").strip() if submission is not None else ""
+    return key or None
+
+
 def _primary_instance_root(root: etree._Element) -> etree._Element:
     model = root.find("h:head/xf:model", NS)
     if model is None:

@@ -15,8 +15,10 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
+from lxml import etree
+
 from . import xform as xform_reader
-from .xml import UnsafeOrBadXml
+from .xml import UnsafeOrBadXml, parse
 
 if TYPE_CHECKING:
     from pyxform.errors import PyXFormError
@@ -154,6 +156,24 @@ def _write_version(xform: bytes, version: str) -> bytes:
         raise FormError("the XForm's instance root has no id attribute")
     end = match.end()
     return (text[:end] + f' version="{version}"' + text[end:]).encode("utf-8")
+
+
+def with_public_key(xform: bytes, public_key: str, version: str | None = None) -> bytes:
+    """The XForm with ``<submission base64RsaPublicKey>`` in its model (as pyxform writes it for a
+    ``public_key`` setting), and a new version when one is given: phones encrypt what they send."""
+    root = parse(xform)
+    model = root.find("{*}head/{http://www.w3.org/2002/xforms}model")
+    if model is None:
+        raise FormError("the XForm has no model")
+    submission = model.find("{http://www.w3.org/2002/xforms}submission")
+    if submission is None:
+        submission = etree.Element("{http://www.w3.org/2002/xforms}submission")
+        model.insert(0, submission)
+    submission.set("base64RsaPublicKey", public_key)
+    if version is not None:
+        instance = next(i for i in model.findall("{http://www.w3.org/2002/xforms}instance") if i.get("id") is None)
+        next(c for c in instance if isinstance(c.tag, str)).set("version", version)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
 
 
 _ROW = re.compile(r"\[row\s*:\s*(\d+)\]")

@@ -119,6 +119,7 @@ ASKS = {
     ("web.admin_users", "POST"): Ask(400, data={"email": "nobody"}),
     ("web.upload_form", "POST"): Ask(400),  # no file chosen
     ("web.change_state", "POST"): Ask(400, data={"state": "archived"}),
+    ("web.encrypt_form", "POST"): Ask(400, data={"passphrase": "a", "passphrase_again": "b"}),
     ("web.assign_form", "POST"): Ask(404, data={"who": "app_user:0"}),
     ("web.unassign_form", "POST"): Ask(404, data={"who": "user:0"}),
     ("web.form_version", "GET"): Ask(fills={"version_id": "draft_version"}),

@@ -34,6 +34,13 @@ def register(commands: Commands) -> None:
     publish = commands.command("form publish", form_publish, help="publish the newest draft")
     publish.add_argument("slug")
     publish.add_argument("form_id")
+    encrypt = commands.command(
+        "form encrypt", form_encrypt, help="turn encryption on: a key pair kept sealed by a passphrase, a new version"
+    )
+    encrypt.add_argument("slug")
+    encrypt.add_argument("form_id")
+    encrypt.add_argument("--passphrase-file", type=Path, required=True, help="a file whose first line is the passphrase")
+    encrypt.add_argument("--hint", help="a reminder of the passphrase, shown when it is asked for")
     for action, handler, words in (
         ("assign", form_assign, "only these accounts may see and fill it"),
         ("unassign", form_unassign, "remove one assignment"),
@@ -110,7 +117,8 @@ def _form_line(summary: FormSummary) -> str:
     status = "draft" if newest is None or newest.is_draft else "published"
     missing = newest.missing_media if newest else []
     media = f"incomplete: missing {', '.join(missing)}" if missing else "media complete"
-    return "\t".join([summary.form.form_id, newest.version if newest else "-", summary.form.state, status, media])
+    encrypted = ["encrypted"] if summary.encrypted else []
+    return "\t".join([summary.form.form_id, newest.version if newest else "-", summary.form.state, status, media, *encrypted])
 
 
 def form_media(context: Context, args: Namespace) -> None:
@@ -133,6 +141,22 @@ def form_publish(context: Context, args: Namespace) -> None:
         version = forms.newest_version(session, form)
         forms.publish(session, version)
         print(f"{args.form_id} {version.version} published")
+
+
+def form_encrypt(context: Context, args: Namespace) -> None:
+    from ..form_keys import turn_on_encryption
+
+    passphrase = read_passphrase(args.passphrase_file)
+    with context.session() as session:
+        _, form = _organisation_and_form(session, args)
+        version = turn_on_encryption(session, form, passphrase, hint=args.hint)
+        print(f"{args.form_id} {version.version} published, encrypted: keep the passphrase safe, it cannot be recovered")
+
+
+def read_passphrase(path: Path) -> str:
+    """The first line of the file, without its line break (editors add one); the file is not kept."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return lines[0] if lines else ""
 
 
 def _assignee(session: Session, organisation: Organisation, args: Namespace) -> dict:

@@ -23,6 +23,7 @@ from lxml import etree
 from sqlalchemy import Text, cast, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..encryption import is_encrypted
 from ..models import Form, FormVersion, Submission
 from ..xml import parse
 
@@ -82,6 +83,14 @@ def _flatten_safely(xml: bytes, repeats: frozenset[str]) -> dict:
         return flatten(xml, repeats)
     except (ValueError, etree.LxmlError):
         return {}
+
+
+def _is_envelope(xml: bytes) -> bool:
+    """An encrypted submission's envelope: it has no flattened copy (its answers are sealed)."""
+    try:
+        return b"base64EncryptedKey" in xml and is_encrypted(parse(xml))
+    except (ValueError, etree.LxmlError):
+        return False
 
 
 class RepeatsByVersion(dict):
@@ -170,9 +179,12 @@ def _fill(session: Session, which, *, only_missing: bool, progress) -> int:
         if not batch:
             return done
         updates = [
-            {"id": sid, "data": _flatten_safely(xml, repeats[version_id])} for sid, version_id, xml in batch
+            {"id": sid, "data": _flatten_safely(xml, repeats[version_id])}
+            for sid, version_id, xml in batch
+            if not _is_envelope(xml)
         ]
-        session.execute(update(Submission), updates)
+        if updates:
+            session.execute(update(Submission), updates)
         session.commit()
         done += len(batch)
         last_id = batch[-1][0]

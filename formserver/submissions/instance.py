@@ -15,10 +15,12 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from ..db import read_first
+from ..encryption import Envelope
 from ..exports.flatten import flattened_copy
 from ..models import AppUser, Form, FormAssignment, FormVersion, Organisation, User
 from ..problems import Problem
 from ..xml import UnsafeOrBadXml, local_name, parse
+from .encrypted import envelope_columns, recognise
 
 MAX_NAME = 255  # characters in the columns of names and ids
 
@@ -59,10 +61,12 @@ class Instance:
     instance_id: str
     deprecated_id: str | None
     instance_name: str | None
+    envelope: Envelope | None = None  # set by ``encrypted.recognise`` for an encrypted submission
 
 
 def read_instance(xml: bytes) -> Instance:
-    """Parse with the one safe parser and pick out the ids; raises ``Problem`` (400)."""
+    """Parse with the one safe parser and pick out the ids, and an encrypted envelope's contents;
+    raises ``Problem`` (400)."""
     try:
         root = parse(xml)
     except UnsafeOrBadXml as error:
@@ -76,14 +80,14 @@ def read_instance(xml: bytes) -> Instance:
         raise Problem("submission.no_instance_id")
     if len(instance_id) > MAX_NAME:
         raise Problem("submission.malformed", detail="the instanceID is longer than 255 characters")
-    return Instance(
+    return recognise(Instance(
         root=root,
         form_id=form_id,
         version=(root.get("version") or "").strip() or None,
         instance_id=instance_id,
         deprecated_id=(_text(_child(meta, "deprecatedID")) or None),
         instance_name=(_text(_child(meta, "instanceName")) or None),
-    )
+    ))
 
 
 def _child(element, name: str):
@@ -204,6 +208,8 @@ def find_target(session: Session, organisation: Organisation, form_id: str, vers
 def derived_columns(session: Session, target: Target, instance: Instance) -> dict:
     """The columns computed from the parsed instance when it is stored: the flattened copy that exports
     read (rebuildable from the XML) and how many files its answers name."""
+    if instance.envelope is not None:
+        return envelope_columns(instance.envelope)
     return {
         "data": flattened_copy(session, target.version_pk, instance.root, target.xform_md5),
         "attachments_expected": count_expected_attachments(

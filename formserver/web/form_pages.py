@@ -83,6 +83,7 @@ def form_page(organisation: Organisation, form_id: str):
         creators=creators,
         summary=summary,
         served=forms.served_version(session, form),
+        encrypted=any(v.is_encrypted for v in versions),
         states=[s.value for s in FormState],
         assignments=appusers.assignments_of(session, form),
         assignable=appusers.assignable(session, organisation),
@@ -192,6 +193,27 @@ def change_state(organisation: Organisation, form_id: str):
     session.commit()
     flash_text(N_("The form is now %(state)s."), "success", words={"state": state})
     return redirect(url_for("web.form_page", slug=organisation.slug, form_id=form.form_id))
+
+
+@org_route("/forms/<form_id>/encryption", "form.update", methods=["POST"])
+def encrypt_form(organisation: Organisation, form_id: str):
+    """Turn encryption on with a passphrase typed twice; the passphrase goes no further than the key's seal."""
+    form = form_in(organisation, form_id)
+    back = url_for("web.form_page", slug=organisation.slug, form_id=form.form_id)
+    passphrase = request.form.get("passphrase", "")
+    if passphrase != request.form.get("passphrase_again", ""):
+        return refuse(_("The two passphrases are not the same: type them again."), back)
+    from ..form_keys import turn_on_encryption  # RSA key generation, only when asked for
+
+    session = request_session()
+    version = turn_on_encryption(session, form, passphrase, hint=request.form.get("hint"), actor=signed_in_user())
+    session.commit()
+    flash_text(
+        N_("Encryption is on: version %(version)s carries the key, and phones switch to it at their next form update."),
+        "success",
+        version=version.version,
+    )
+    return redirect(back)
 
 
 @org_route("/forms/<form_id>/assignments", "form.update", methods=["POST"])

@@ -23,6 +23,7 @@ from ..models import (
     User,
 )
 from ..problems import Problem
+from ..submissions.encrypted import is_envelope
 from ..xml import UnsafeOrBadXml, parse
 from . import display
 from .access import attachment_in, conflict_in, form_in, may, org_route, submission_in
@@ -199,7 +200,8 @@ def submission_page(organisation: Organisation, submission_id: int):
         form=form,
         submission=submission,
         version=version,
-        answers=answers_of(version, submission.xml),
+        encrypted=(encrypted := is_envelope(submission.xml)),
+        answers=None if encrypted else answers_of(version, submission.xml),
         attachments=attachments,
         inline_types=display.INLINE_IMAGE_TYPES,
         label=lambda labels: label_of(labels, tree, language),
