@@ -1,0 +1,1 @@
+"""The OData feed."""
