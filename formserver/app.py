@@ -32,6 +32,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .openrosa import blueprint as openrosa_blueprint
 
     app.register_blueprint(openrosa_blueprint)
+
+    from .api import init_app as init_api
+
+    init_api(app)  # the REST API and OData feed under /v1, shaped as ODK Central's
     if settings.behind_proxy:
         # Trust X-Forwarded-Proto/-Host (and -For) from the one TLS proxy in front, and only then:
         # absolute URLs given to phones are built from them.

@@ -343,3 +343,27 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ApiSession(Base):
+    """A bearer token of the REST API (``POST /v1/sessions``); only its SHA-256 is kept."""
+
+    __tablename__ = "api_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # The password the token was opened with: changing it ends the token, as it ends web sessions.
+    password_fingerprint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class ApiSignInFailures(Base):
+    """Wrong API passwords of one user, counted apart from the web's so a stale script locks out only itself."""
+
+    __tablename__ = "api_sign_in_failures"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_sign_in_at: Mapped[datetime | None]

@@ -3,13 +3,17 @@
 To ``web_fixtures.build_world`` it adds, in each organisation, a form with a media file and a
 submission of it (what phones list, download and send again), a kept-aside resubmission with a
 photo, and an export whose file is kept; and two more people of "hillnet": a former member, and
-a viewer whose password changed after they signed in. "rivernet" holds the canaries: values
-found nowhere else, whose presence in an answer to a person of "hillnet" is a leak.
+a viewer whose password changed after they signed in. For the REST API (``/v1``) it opens a bearer
+token for each person (the changed viewer's under their old password), one that has expired, and
+opens more on demand (``Matrix.open_api_token``). "rivernet" holds the canaries: values found
+nowhere else, whose presence in an answer to a person of "hillnet" is a leak.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
@@ -18,7 +22,18 @@ from formserver import forms
 from formserver.accounts import add_member, digest_ha1
 from formserver.config import Settings
 from formserver.db import Database
-from formserver.models import AppUser, ExportJob, Membership, Organisation, SubmissionConflict, User
+from formserver.api.auth import open_session
+from formserver.models import (
+    ApiSession,
+    AppUser,
+    ExportJob,
+    Membership,
+    Organisation,
+    Submission,
+    SubmissionConflict,
+    User,
+    utcnow,
+)
 from formserver.problems import Problem
 from formserver.storage import BlobStore
 from formserver.web.auth import password_fingerprint
@@ -48,6 +63,8 @@ class Matrix:
     emails: dict[str, str]  # requester's key -> e-mail address (Digest user name)
     fingerprints: dict[str, str]  # requester's key -> the password fingerprint their session was opened with
     tokens: dict[str, str]  # requester's key -> device account token
+    api_tokens: dict[str, str]  # requester's key -> API bearer token ("expired": one past its 24 hours)
+    open_api_token: Callable[[str], str]  # a person's key -> a new API bearer token of theirs
     canaries: dict[str, str]  # what it is -> the value
 
 
@@ -108,6 +125,7 @@ def fill_place(session, blobs, settings, place: Place, *, form_id, title, media,
     if household is not None:
         outcome = submit(session, blobs, organisation, household, files=[(household_file, PHOTO, "image/png")], app_user=phone)
         values.update(submission=outcome.submission_id, attachment=household_file)
+    values["instance_id"] = session.get(Submission, values["submission"]).instance_id
     values["conflict"] = kept_aside(session, blobs, organisation, conflict_xml, conflict_file, phone)
     keep_export_file(settings, session, place.job, export_name, export_content)
     session.commit()
@@ -132,6 +150,25 @@ def changed_password(session, organisation_id: int, realm: str) -> tuple[User, s
     return user, fingerprint
 
 
+def api_tokens(session, users: dict[str, int], old_fingerprint: str) -> dict[str, str]:
+    """A bearer token per person; the changed viewer's opened under their old password; one expired."""
+    tokens = {key: open_session(session, session.get(User, user_id))[0] for key, user_id in users.items()}
+    changed = session.scalar(select(ApiSession).where(ApiSession.user_id == users["changed"]))
+    changed.password_fingerprint = old_fingerprint
+    expired, row = open_session(session, session.get(User, users["viewer"]))
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    session.commit()
+    return {**tokens, "expired": expired}
+
+
+def token_opener(database: Database, users: dict[str, int]) -> Callable[[str], str]:
+    def open_api_token(key: str) -> str:
+        with database.session_scope() as session:
+            return open_session(session, session.get(User, users[key]))[0]
+
+    return open_api_token
+
+
 def build_matrix(database: Database, blobs: BlobStore, settings: Settings, world: World) -> Matrix:
     with database.session_scope() as session:
         own = fill_place(
@@ -151,7 +188,8 @@ def build_matrix(database: Database, blobs: BlobStore, settings: Settings, world
         former = former_member(session, world.own.org_id)
         changed, old_fingerprint = changed_password(session, world.own.org_id, settings.digest_realm)
         session.commit()
-        users = {**world.users, "former": former.id, "changed": changed.id}
+        users = {**world.users, "former": former.id, "changed": changed.id, "river manager": world.other.manager}
+        bearer_tokens = api_tokens(session, users, old_fingerprint)
         emails = {key: session.get(User, user_id).email for key, user_id in users.items()}
         device, revoked = tokens_of(session, world.own)
         other_device, other_revoked = tokens_of(session, world.other)
@@ -178,5 +216,7 @@ def build_matrix(database: Database, blobs: BlobStore, settings: Settings, world
         emails=emails,
         fingerprints={"changed": old_fingerprint},
         tokens={"device": device, "revoked": revoked, "unknown": "f" * 64},
+        api_tokens=bearer_tokens,
+        open_api_token=token_opener(database, users),
         canaries=canaries,
     )

@@ -1,12 +1,14 @@
 """Who may ask what of which organisation: a table generated from every route the application answers.
 
 Routes: every rule of ``app.url_map`` (every blueprint: the web pages and downloads, the phones'
-OpenRosa URLs, whatever comes later) and the ``/submission`` endpoint that answers in front of
-Flask, at both its addresses. Requesters: a network administrator, a member in each role of
-``permissions.VERBS_BY_ROLE`` (a role added later is in the table by itself), a former member,
-someone whose password changed since they signed in, and someone not signed in, all with the web's
-session or with HTTP Digest; on token URLs a device account, a revoked one and an unknown token.
-Scopes: the requester's own organisation ("own"), another one ("other"), and the own organisation's
+OpenRosa URLs, the REST API under ``/v1``, whatever comes later) and the ``/submission`` endpoint
+that answers in front of Flask, at both its addresses. Requesters: a network administrator, a member
+in each role of ``permissions.VERBS_BY_ROLE`` (a role added later is in the table by itself), a
+former member, someone whose password changed since they signed in, and someone not signed in, all
+with the web's session or with HTTP Digest; on token URLs a device account, a revoked one and an
+unknown token. The API is asked with bearer tokens (one from ``POST /v1/sessions``), HTTP Basic
+over https (and over plain http, refused), an expired token, a device account's token as a bearer,
+and no credentials. Scopes: the requester's own organisation ("own"), another one ("other"), and the own organisation's
 address with another organisation's ids in it or in the body ("cross", as someone guessing
 addresses would try).
 
@@ -16,8 +18,10 @@ HEAD of a Flask route runs its GET view, so only the ``/submission`` endpoint is
 
 The answer to a member of another organisation is deliberate, per surface (``SURFACES``): the web
 answers 404 (an address of another organisation tells nothing), the phones' URLs 403 (Collect
-shows the reason to someone who typed the organisation's address). A member without the verb gets
-403, someone not signed in the sign-in page (web) or a challenge (401).
+shows the reason to someone who typed the organisation's address), the API 404 as Central does
+(``{"code": 404.1, ...}``; every API error is in Central's shape). A member without the verb gets
+403, someone not signed in the sign-in page (web) or a challenge (401); the API reads nothing for
+a device account (403 in its own organisation).
 
 A leak is data of another organisation in any answer (body or headers) to anyone but a network
 administrator, whatever its status: "rivernet" holds canaries (``isolation_world``) and none may
@@ -51,11 +55,16 @@ from formserver.openrosa.auth import APP_USER_VERBS
 from formserver.permissions import VERBS_BY_ROLE
 from formserver.web.access import PUBLIC, SIGNED_IN
 
+from .api_fixtures import basic, bearer
 from .collect_client import CollectClient, FlaskTransport, multipart_body
 from .isolation_world import Matrix, build_matrix
 from .web_fixtures import CSRF, PASSWORD, shared_app, shared_settings, shared_web, sign_in  # noqa: F401
 
 PHONE_BASE = "http://formserver.test"
+HTTPS_BASE = "https://formserver.test"
+
+
+WEB, PHONES, API = "web", "phones", "api"  # how a surface's requesters prove who they are
 
 
 @dataclass(frozen=True)
@@ -64,13 +73,21 @@ class Surface:
 
     outsider: int  # deliberate: the answer to a member of another organisation
     signed_out: int
-    phones: bool  # Digest and token URLs; else the web's signed session
+    callers: str  # WEB: the web's signed session; PHONES: Digest and token URLs; API: tokens and Basic
     fills: dict = field(default_factory=dict)  # URL variables filled otherwise than FILLS says
+    device_verbs: frozenset = frozenset()  # what a device account may do there
 
 
 SURFACES = {
-    "web": Surface(outsider=404, signed_out=302, phones=False),
-    "openrosa": Surface(outsider=403, signed_out=401, phones=True, fills={"form_id": "media_form", "filename": "media_file"}),
+    "web": Surface(outsider=404, signed_out=302, callers=WEB),
+    "openrosa": Surface(
+        outsider=403, signed_out=401, callers=PHONES, fills={"form_id": "media_form", "filename": "media_file"},
+        device_verbs=APP_USER_VERBS,
+    ),
+    "api": Surface(
+        outsider=404, signed_out=401, callers=API,
+        fills={"project_id": "org_id", "xml_form_id": "form_id", "instance_id": "instance_id", "filename": "attachment"},
+    ),
 }
 # The verb each phone URL checks (the web's routes carry theirs: ``view.access``).
 PHONE_VERBS = {
@@ -99,11 +116,16 @@ FILLS = {
 class Ask:
     """How the table asks one route: the answer when allowed, harmless form fields, particular values."""
 
-    ok: int | Callable = 200  # or a function of the requester (public pages)
-    data: dict = field(default_factory=dict)
+    ok: int | Callable = 200  # or a function of the requester
+    data: dict = field(default_factory=dict)  # form fields (web), JSON (API)
     fills: dict = field(default_factory=dict)  # URL variable -> the world's value, for this route
     literal: dict = field(default_factory=dict)  # URL variable -> a fixed value
-    body: str | None = None  # the world's value sent as the body (a phone's submission)
+    body: str | None = None  # the world's value sent as the body (a submission)
+    fresh: dict = field(default_factory=dict)  # URL variable -> the person whose new API token fills it
+
+
+# The REST API: a form's own addresses name the form with media (the other's id is a canary).
+API_FORM = Ask(fills={"xml_form_id": "media_form"})
 
 
 # GET routes not listed are asked as Ask(); every POST must be listed (a request that changes nothing).
@@ -138,6 +160,16 @@ ASKS = {
     ("openrosa.submission", "HEAD"): Ask(204),
     ("openrosa.submission", "GET"): Ask(204),
     ("openrosa.submission", "POST"): Ask(201, body="instance"),  # a stored submission again
+    ("api.create_session", "POST"): Ask(401, data={"email": "nobody@nowhere.example", "password": "wrong"}),
+    # Signing out another person: the network administrator may (a token made for the purpose), nobody else.
+    ("api.delete_session", "DELETE"): Ask(lambda r: 200 if r.admin else 403, fresh={"token": "river manager"}),
+    ("api.current_user", "GET"): Ask(lambda r: 403 if r.token else 200),  # a device account is no user
+    **{(f"api.{name}", "GET"): API_FORM for name in ("form", "form_xml", "form_versions", "form_attachments", "form_fields")},
+    ("api.table_rows", "GET"): Ask(literal={"table_name": "Submissions"}),
+    ("api.create_submission", "POST"): Ask(409, body="instance", fills={"xml_form_id": "media_form"}),  # stored already
+    ("api.review_submission", "PATCH"): Ask(400, data={"reviewState": "lost"}),
+    ("api.post_comment", "POST"): Ask(400, data={"body": " "}),
+    **{("api.unknown", method): Ask(404, literal={"_anything": "nothing/here"}) for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},
 }
 
 
@@ -149,6 +181,8 @@ class Requester:
     admin: bool = False
     signed_in: bool = True  # the server accepts their session, Digest answer or token
     token: str | None = None  # a device account's (Matrix.tokens)
+    api_token: str | None = None  # their API bearer token (Matrix.api_tokens)
+    via: str = ""  # how else they call the API: SESSIONS, BASIC or BASIC_HTTP
 
     @property
     def member(self) -> bool:
@@ -166,6 +200,20 @@ DEVICES = [
     Requester("device account", token="device"),
     Requester("revoked device account", token="revoked", signed_in=False),
     Requester("unknown token", token="unknown", signed_in=False),
+]
+SESSIONS, BASIC, BASIC_HTTP = "a token from POST /v1/sessions", "Basic over https", "Basic over plain http"
+API_CALLERS = [
+    Requester(f"network administrator, {SESSIONS}", "admin", admin=True, via=SESSIONS),
+    Requester(f"network administrator, {BASIC}", "admin", admin=True, via=BASIC),
+    *(Requester(f"{role}, bearer token", role, role, api_token=role) for role in VERBS_BY_ROLE),
+    *(Requester(f"{role}, {BASIC}", role, role, via=BASIC) for role in VERBS_BY_ROLE),
+    Requester("former member, bearer token", "former", api_token="former"),
+    Requester("password changed since the token", "changed", "viewer", signed_in=False, api_token="changed"),
+    Requester("expired token", "viewer", "viewer", signed_in=False, api_token="expired"),
+    Requester(f"manager, {BASIC_HTTP}", "manager", "manager", signed_in=False, via=BASIC_HTTP),
+    Requester(f"unknown address, {BASIC}", signed_in=False, via=BASIC),
+    *(replace(device, name=f"{device.name} as a bearer token") for device in DEVICES),
+    Requester("no credentials", signed_in=False),
 ]
 
 
@@ -257,7 +305,9 @@ class Plan:
 
     @property
     def requesters(self) -> list[Requester]:
-        if not self.surface.phones:
+        if self.surface.callers == API:
+            return API_CALLERS
+        if self.surface.callers == WEB:
             return PEOPLE
         return DEVICES if "token" in self.route.variables else PEOPLE
 
@@ -266,6 +316,8 @@ class Plan:
             variable = match[1]
             if variable in self.ask.literal:
                 return quote(self.ask.literal[variable], safe="")
+            if variable in self.ask.fresh:
+                return matrix.open_api_token(self.ask.fresh[variable])
             if variable == "token":
                 return matrix.tokens[requester.token]
             key = self.ask.fills.get(variable) or self.surface.fills.get(variable) or FILLS.get(variable)
@@ -281,7 +333,8 @@ class Plan:
         """(scope, request): own, then other and cross where they ask something else."""
         own, other = matrix.values["own"], matrix.values["other"]
         asked = {}
-        for scope, values in (("own", own), ("other", other), ("cross", {**other, "slug": own["slug"]})):
+        cross = {**other, "slug": own["slug"], "org_id": own["org_id"]}
+        for scope, values in (("own", own), ("other", other), ("cross", cross)):
             request = self.request(values, requester, matrix)
             if request not in asked.values():
                 asked[scope] = request
@@ -289,24 +342,25 @@ class Plan:
 
     def expected(self, requester: Requester, scope: str) -> int:
         kind, verb = self.access
+        ok = self.ask.ok(requester) if callable(self.ask.ok) else self.ask.ok
         if kind == PUBLIC:
-            return self.ask.ok(requester) if callable(self.ask.ok) else self.ask.ok
+            return ok
         if not requester.signed_in:
             return self.surface.signed_out
         if kind == SIGNED_IN:
-            return self.ask.ok if verb is None or requester.admin else 403  # network-wide verbs are the administrators'
+            return ok if verb is None or requester.admin else 403  # network-wide verbs are the administrators'
         if not requester.admin and (scope == "other" or not requester.member):
             return self.surface.outsider
-        if not may(requester, verb):
+        if not may(requester, verb, self.surface):
             return 403  # the verb is checked before the ids are looked up
-        return 404 if scope == "cross" else self.ask.ok
+        return 404 if scope == "cross" else ok
 
 
-def may(requester: Requester, verb: str) -> bool:
+def may(requester: Requester, verb: str, surface: Surface) -> bool:
     if requester.admin:
         return True
     if requester.token is not None:
-        return verb in APP_USER_VERBS
+        return verb in surface.device_verbs
     return verb in VERBS_BY_ROLE[requester.role]
 
 
@@ -314,7 +368,7 @@ def plan(app: Flask, route: Route, method: str) -> Plan:
     surface = SURFACES.get(route.blueprint)
     if surface is None:
         raise NotInTable(f"{method} {route.rule}: blueprint {route.blueprint!r} has no entry in SURFACES")
-    if surface.phones:
+    if surface.callers == PHONES:
         if route.entry not in PHONE_VERBS:
             raise NotInTable(f"{method} {route.rule}: no verb in PHONE_VERBS")
         access = ("organisation", PHONE_VERBS[route.entry])
@@ -378,8 +432,58 @@ def phone_asker(app: Flask, matrix: Matrix, requester: Requester) -> Callable[[R
     return ask
 
 
+def api_credentials(client, matrix: Matrix, requester: Requester) -> tuple[dict, str]:
+    """(headers, base URL) of an API caller: a bearer token, Basic over https or http, or nothing."""
+    if requester.token is not None:
+        return bearer(matrix.tokens[requester.token]), PHONE_BASE
+    if requester.api_token is not None:
+        return bearer(matrix.api_tokens[requester.api_token]), PHONE_BASE
+    if requester.via == SESSIONS:
+        signed_in = client.post("/v1/sessions", json={"email": matrix.emails[requester.user], "password": PASSWORD})
+        assert signed_in.status_code == 200, signed_in.get_json()
+        return bearer(signed_in.get_json()["token"]), PHONE_BASE
+    if requester.via in (BASIC, BASIC_HTTP):
+        email = matrix.emails[requester.user] if requester.user else "nobody@nowhere.example"
+        return basic(email), HTTPS_BASE if requester.via == BASIC else PHONE_BASE
+    return {}, PHONE_BASE
+
+
+def api_asker(app: Flask, matrix: Matrix, requester: Requester) -> Callable[[Request], Answer]:
+    client = app.test_client()
+    headers, base_url = api_credentials(client, matrix, requester)
+
+    def ask(request: Request) -> Answer:
+        options = {"headers": headers, "base_url": base_url}
+        if request.body is not None:
+            options.update(data=request.body, content_type="application/xml")
+        elif request.data:
+            options["json"] = dict(request.data)
+        response = client.open(request.path, method=request.method, **options)
+        return Answer(response.status_code, list(response.headers.items()), response.get_data())
+
+    return ask
+
+
+ASKERS = {WEB: web_asker, PHONES: phone_asker, API: api_asker}
+
+
 def asker(app: Flask, matrix: Matrix, table: Plan, requester: Requester) -> Callable[[Request], Answer]:
-    return (phone_asker if table.surface.phones else web_asker)(app, matrix, requester)
+    return ASKERS[table.surface.callers](app, matrix, requester)
+
+
+def centrals_shape(answer: Answer) -> str | None:
+    """What is wrong with an API error, if anything: Central's ``{"code": 404.1, "message": ...}``, every
+    404 (another organisation's, or nothing there) the same 404.1."""
+    try:
+        body = json.loads(answer.body)
+    except ValueError:
+        return "not JSON"
+    code = body.get("code") if isinstance(body, dict) else None
+    if not isinstance(code, float) or int(code) != answer.status or not isinstance(body.get("message"), str):
+        return f"not Central's error shape: {answer.body[:120]!r}"
+    if answer.status == 404 and code != 404.1:
+        return f"code {code}, not 404.1"
+    return None
 
 
 def spellings(value: str) -> set[bytes]:
@@ -443,6 +547,9 @@ def mistakes(app: Flask, matrix: Matrix, table: Plan) -> list[str]:
             want = table.expected(requester, scope)
             if answer.status != want:
                 wrong.append(f"{requester.name}, {scope}: {answer.status}, not {want}  ({request.path})")
+            elif table.surface.callers == API and want >= 400:
+                if (problem := centrals_shape(answer)) is not None:
+                    wrong.append(f"{requester.name}, {scope}: {problem}")
             elif want == 302 and table.access[0] != PUBLIC and not requester.signed_in:
                 if not (answer.header("Location") or "").startswith("/login?next="):
                     wrong.append(f"{requester.name}, {scope}: sent to {answer.header('Location')}, not the sign-in page")
@@ -454,12 +561,12 @@ def mistakes(app: Flask, matrix: Matrix, table: Plan) -> list[str]:
 def test_the_canaries_reach_whoever_may_see_them(shared_app, matrix):
     """The network administrator, asking the other organisation's addresses, finds every canary somewhere:
     they are in the data the table asks for, and the search for them finds them."""
-    admin = PEOPLE[0]
     seen = []
     for route in ROUTES:
         for method in route.methods:
             table = plan(shared_app, route, method)
-            if admin not in table.requesters:
+            admin = next((r for r in table.requesters if r.admin), None)
+            if admin is None:
                 continue
             request = dict(table.requests(matrix, admin)).get("other")
             if request is not None:
@@ -488,7 +595,7 @@ def test_every_layer_in_front_of_flask_is_in_the_table(shared_app, shared_settin
 
 def test_every_organisation_route_checks_a_verb_through_the_one_helper(shared_app):
     for rule in shared_app.url_map.iter_rules():
-        if rule.rule.startswith("/orgs/<slug>"):
+        if rule.rule.startswith(("/orgs/<slug>", "/v1/projects/<int:project_id>")):
             view = shared_app.view_functions[rule.endpoint]
             kind, verb = view.access
             assert kind == "organisation" and verb, rule.rule

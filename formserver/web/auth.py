@@ -68,10 +68,14 @@ def sign_in_delay(failures: int) -> timedelta:
     return min(FIRST_DELAY * (2 ** (failures - FREE_FAILURES)), LONGEST_DELAY)
 
 
-def check_sign_in(session: Session, email: str, password: str, *, now: datetime | None = None) -> User:
+def check_sign_in(
+    session: Session, email: str, password: str, *, now: datetime | None = None, counts_of=None, **audit_details
+) -> User:
     """The user with this e-mail and password, or ``Problem`` (``signin.failed`` or ``signin.throttled``).
 
     While a user is being slowed down, the password is not even checked, so guessing gains nothing.
+    ``counts_of(user)`` is where the failures are counted (the user for the web; the REST API counts its
+    own, so that a stale password in a scheduled script does not lock the person out of the web).
     """
     now = now or utcnow()
     address = (email or "").strip().lower()
@@ -79,19 +83,22 @@ def check_sign_in(session: Session, email: str, password: str, *, now: datetime 
     if user is None:
         check_password_hash(_dummy_hash(), password or "")  # as slow as for a known address
         raise Problem("signin.failed")
-    delay = sign_in_delay(user.failed_sign_ins or 0)
-    if delay and user.last_failed_sign_in_at is not None:
-        wait = user.last_failed_sign_in_at + delay - now
+    counts = counts_of(user) if counts_of else user
+    delay = sign_in_delay(counts.failed_sign_ins or 0)
+    if delay and counts.last_failed_sign_in_at is not None:
+        wait = counts.last_failed_sign_in_at + delay - now
         if wait > timedelta(0):
             seconds = int(wait.total_seconds()) + 1
             raise Problem("signin.throttled", minutes=max(1, -(-seconds // 60)))
     if not password or not accounts.password_matches(user, password):
-        user.failed_sign_ins = (user.failed_sign_ins or 0) + 1
-        user.last_failed_sign_in_at = now
-        audit.record(session, "user.sign_in_failed", user=user, target=user.email, failures=user.failed_sign_ins)
+        counts.failed_sign_ins = (counts.failed_sign_ins or 0) + 1
+        counts.last_failed_sign_in_at = now
+        audit.record(
+            session, "user.sign_in_failed", user=user, target=user.email, failures=counts.failed_sign_ins, **audit_details
+        )
         raise Problem("signin.failed")
-    user.failed_sign_ins = 0
-    user.last_failed_sign_in_at = None
+    counts.failed_sign_ins = 0
+    counts.last_failed_sign_in_at = None
     return user
 
 

@@ -21,6 +21,7 @@ from ..models import (
     SubmissionComment,
     SubmissionConflict,
     User,
+    utcnow,
 )
 from ..problems import Problem
 from ..submissions.encrypted import is_envelope
@@ -238,10 +239,13 @@ def _send_file(organisation: Organisation, sha256: str, name: str, content_type:
         handle = blobs.open(sha256)
     except (OSError, ValueError):
         return refuse(_("This file was announced by the phone but has not arrived yet."), status=404)
+    return stored_file(handle, organisation, name, content_type, instance_id, signed_in_user())
+
+
+def stored_file(handle, organisation: Organisation, name: str, content_type: str | None, instance_id: str, user: User, **details):
+    """The answer for an open stored file (the web's and the API's): audited, never cached, inline only when harmless."""
     session = request_session()
-    audit.record(
-        session, "attachment.download", organisation=organisation, user=signed_in_user(), target=f"{instance_id}/{name}"
-    )
+    audit.record(session, "attachment.download", organisation=organisation, user=user, target=f"{instance_id}/{name}", **details)
     session.commit()
     content_type = (content_type or "").split(";")[0].strip().lower()
     inline = content_type in INLINE_TYPES
@@ -257,6 +261,15 @@ def _send_file(organisation: Organisation, sha256: str, name: str, content_type:
     return private_headers(response, name, inline=inline)
 
 
+def set_review(session, organisation: Organisation, submission: Submission, user: User, state: str, **details) -> None:
+    """Set a submission's review state (one of ``REVIEW_STATES``), audited when it changes."""
+    if state != submission.review_state:
+        submission.review_state = state
+        audit.record(
+            session, "submission.review", organisation=organisation, user=user, target=submission.instance_id, state=state, **details
+        )
+
+
 @org_route("/submissions/<int:submission_id>/review", "submission.update", methods=["POST"])
 def review_submission(organisation: Organisation, submission_id: int):
     submission = submission_in(organisation, submission_id)
@@ -266,19 +279,20 @@ def review_submission(organisation: Organisation, submission_id: int):
     session = request_session()
     user = signed_in_user()
     text = (request.form.get("comment") or "").strip()[:MAX_COMMENT]
-    if state != submission.review_state:
-        submission.review_state = state
-        audit.record(session, "submission.review", organisation=organisation, user=user, target=submission.instance_id, state=state)
+    set_review(session, organisation, submission, user, state)
     if text:
-        _comment(session, organisation, submission, user, text)
+        add_comment(session, organisation, submission, user, text)
     session.commit()
     flash_text(N_("Review state: %(state)s."), "success", words={"state": state})
     return redirect(url_for("web.submission_page", slug=organisation.slug, submission_id=submission.id))
 
 
-def _comment(session, organisation: Organisation, submission: Submission, user: User, text: str) -> None:
-    session.add(SubmissionComment(submission_id=submission.id, user_id=user.id, text=text))
-    audit.record(session, "submission.comment", organisation=organisation, user=user, target=submission.instance_id)
+def add_comment(session, organisation: Organisation, submission: Submission, user: User, text: str, **details) -> SubmissionComment:
+    """A comment on a submission (at most ``MAX_COMMENT`` characters kept), audited."""
+    comment = SubmissionComment(submission_id=submission.id, user_id=user.id, text=text[:MAX_COMMENT], created_at=utcnow())
+    session.add(comment)
+    audit.record(session, "submission.comment", organisation=organisation, user=user, target=submission.instance_id, **details)
+    return comment
 
 
 @org_route("/submissions/<int:submission_id>/comments", "submission.update", methods=["POST"])
@@ -289,7 +303,7 @@ def comment_submission(organisation: Organisation, submission_id: int):
     if not text:
         return refuse(_("Write a comment first."), back)
     session = request_session()
-    _comment(session, organisation, submission, signed_in_user(), text[:MAX_COMMENT])
+    add_comment(session, organisation, submission, signed_in_user(), text)
     session.commit()
     return redirect(back + "#comments")
 
