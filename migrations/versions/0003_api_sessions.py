@@ -1,7 +1,7 @@
 """api sessions and api sign-in failures
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002_encrypted_forms
 Create Date: 2026-12-06
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002_encrypted_forms'
 branch_labels = None
 depends_on = None
 
