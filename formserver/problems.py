@@ -26,6 +26,24 @@ CATALOGUE: dict[str, Kind] = {
     "form.invalid": Kind(400, N_("The form could not be converted: %(detail)s")),
     "form.unreadable": Kind(400, N_("The file %(filename)s is not an XLSForm (.xlsx or .xls) or an XForm (.xml).")),
     "form.validation_failed": Kind(400, N_("ODK Validate (JavaRosa) rejected the form: %(detail)s")),
+    "form.macros": Kind(
+        400,
+        N_(
+            "The workbook %(filename)s contains macros, which are not accepted: save it as an Excel workbook (.xlsx) "
+            "without macros and upload it again."
+        ),
+    ),
+    "form.too_large": Kind(
+        413,
+        N_("The workbook %(filename)s unpacks to more than %(limit_mb)s MB, the limit for an XLSForm. Nothing was stored."),
+    ),
+    "form.too_many_rows": Kind(
+        413,
+        N_(
+            "The survey and choices sheets of %(filename)s have more than %(limit)s rows, the limit for an XLSForm. "
+            "Split the form, or move long choice lists to a CSV file (select_one_from_file)."
+        ),
+    ),
     "form.version_exists": Kind(
         409,
         N_(
