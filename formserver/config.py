@@ -31,6 +31,8 @@ class Settings:
     behind_proxy: bool = False
     validate_with_java: bool = True
     accept_content_length: int = 100_000_000
+    xlsform_max_uncompressed_mb: int = 50
+    xlsform_max_rows: int = 10_000
     digest_realm: str = "formserver"
     session_idle_minutes: int = 120
     export_keep_hours: int = 72
@@ -66,6 +68,8 @@ class Settings:
             behind_proxy=_flag(env.get("FORMSERVER_BEHIND_PROXY"), False),
             validate_with_java=_flag(env.get("FORMSERVER_VALIDATE_WITH_JAVA"), True),
             accept_content_length=int(env.get("FORMSERVER_ACCEPT_CONTENT_LENGTH") or 100_000_000),
+            xlsform_max_uncompressed_mb=int(env.get("FORMSERVER_XLSFORM_MAX_UNCOMPRESSED_MB") or 50),
+            xlsform_max_rows=int(env.get("FORMSERVER_XLSFORM_MAX_ROWS") or 10_000),
             digest_realm=env.get("FORMSERVER_DIGEST_REALM") or "formserver",
             session_idle_minutes=int(env.get("FORMSERVER_SESSION_IDLE_MINUTES") or 120),
             export_keep_hours=int(env.get("FORMSERVER_EXPORT_KEEP_HOURS") or 72),

@@ -19,6 +19,7 @@ from . import audit, xform
 from .models import Form, FormState, FormVersion, MediaFile, Organisation, Submission, User, utcnow
 from .problems import Problem
 from .storage import BlobStore
+from .workbooks import Limits
 from .xlsform import ITEMSETS, convert, with_public_key
 
 
@@ -42,10 +43,11 @@ def add_form_version(
     media: list[tuple[str, bytes]] = (),
     draft: bool = False,
     validate_with_java: bool = False,
+    limits: Limits = Limits(),
     actor: User | None = None,
 ) -> Upload:
     """Convert and store an uploaded form; raises ``FormError`` or ``Problem`` having stored nothing."""
-    converted = convert(content, filename, validate_with_java=validate_with_java)
+    converted = convert(content, filename, validate_with_java=validate_with_java, limits=limits)
     form = session.scalar(
         select(Form).where(Form.organisation_id == organisation.id, Form.form_id == converted.form_id)
     )

@@ -26,6 +26,24 @@ CATALOGUE: dict[str, Kind] = {
     "form.invalid": Kind(400, N_("The form could not be converted: %(detail)s")),
     "form.unreadable": Kind(400, N_("The file %(filename)s is not an XLSForm (.xlsx or .xls) or an XForm (.xml).")),
     "form.validation_failed": Kind(400, N_("ODK Validate (JavaRosa) rejected the form: %(detail)s")),
+    "form.macros": Kind(
+        400,
+        N_(
+            "The workbook %(filename)s contains macros, which are not accepted: save it as an Excel workbook (.xlsx) "
+            "without macros and upload it again."
+        ),
+    ),
+    "form.too_large": Kind(
+        413,
+        N_("The workbook %(filename)s unpacks to more than %(limit_mb)s MB, the limit for an XLSForm. Nothing was stored."),
+    ),
+    "form.too_many_rows": Kind(
+        413,
+        N_(
+            "The survey and choices sheets of %(filename)s have more than %(limit)s rows, the limit for an XLSForm. "
+            "Split the form, or move long choice lists to a CSV file (select_one_from_file)."
+        ),
+    ),
     "form.version_exists": Kind(
         409,
         N_(
@@ -96,6 +114,21 @@ CATALOGUE: dict[str, Kind] = {
     "submission.too_large": Kind(
         413, N_("%(filename)s is larger than the limit of %(limit_mb)s MB. Nothing was stored.")
     ),
+    "submission.body_too_large": Kind(413, N_("The upload is larger than the limit of %(limit_mb)s MB. Nothing was stored.")),
+    "submission.bad_file_name": Kind(
+        400,
+        N_(
+            "The file name %(filename)s cannot be stored: a file name has no folders, no control characters and at "
+            "most 255 characters. Nothing was stored."
+        ),
+    ),
+    "submission.file_names_differ_in_case": Kind(
+        400,
+        N_(
+            "The files %(first)s and %(second)s have names that differ only in capital letters, which computers that "
+            "ignore case mix up. Nothing was stored."
+        ),
+    ),
     "submission.cut_off": Kind(400, N_("The upload was cut off before its end: send it again.")),
     "submission.failed": Kind(
         500, N_("The server could not store this submission; nothing was kept. It will be sent again.")
@@ -117,6 +150,9 @@ CATALOGUE: dict[str, Kind] = {
         401, N_("This server address is not valid or was revoked: ask your coordinator for a new QR code.")
     ),
     "appuser.no_access": Kind(403, N_("This account may not use the forms of organisation %(slug)s.")),
+    "address.not_found": Kind(
+        404, N_("There is nothing at this address: check the server URL in ODK Collect's settings.")
+    ),
     # Exports (formserver/exports/)
     "export.bad_option": Kind(400, N_("The export option %(option)s cannot be %(value)s.")),
     "export.forbidden": Kind(403, N_("Only managers and viewers of the organisation may export its data.")),

@@ -1,9 +1,12 @@
 """XLSForm to XForm with pyxform, errors that name sheet and row, and JavaRosa validation.
 
 Everything a form designer uploads comes through ``convert()``; nothing is
-stored here. A rejected form raises ``FormError`` with the sheet, row and
-column where pyxform gives them. pyxform is imported when a workbook is
-converted or validated: reading forms, exporting and most commands never need it.
+stored here. A file that is no workbook pyxform should read (not a spreadsheet,
+macros, a zip bomb, too many rows: ``workbooks.py``) raises a ``Problem``; a
+form pyxform rejects raises ``FormError`` with the sheet, row and column, found
+in the workbook where pyxform's message does not give them. pyxform is
+imported when a workbook is converted or validated: reading forms, exporting
+and most commands never need it.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from . import workbooks
 from . import xform as xform_reader
+from .problems import Problem
+from .workbooks import Limits
 from .xml import UnsafeOrBadXml, parse
 
 if TYPE_CHECKING:
     from pyxform.errors import PyXFormError
 
-SUFFIXES = (".xlsx", ".xls", ".xml")
 ITEMSETS = "itemsets.csv"
 
 
@@ -72,30 +77,35 @@ def assigned_version(now: datetime | None = None) -> str:
     return (now or datetime.now(timezone.utc)).strftime("%Y%m%d%H%M%S")
 
 
-def convert(content: bytes, filename: str, *, validate_with_java: bool = False, now: datetime | None = None) -> ConvertedForm:
+def convert(
+    content: bytes,
+    filename: str,
+    *,
+    validate_with_java: bool = False,
+    limits: Limits = Limits(),
+    now: datetime | None = None,
+) -> ConvertedForm:
     """Convert an uploaded XLSForm (or take an XForm as it is) and check it."""
-    suffix = PurePath(filename).suffix.lower()
-    if suffix not in SUFFIXES:
-        raise FormError(f"{filename} is not an XLSForm (.xlsx or .xls) or an XForm (.xml)")
-    if suffix == ".xml":
+    if PurePath(filename).suffix.lower() == ".xml":
         converted = _take_xform(content, now)
     else:
-        converted = _convert_xlsform(content, filename, now)
+        converted = _convert_xlsform(content, filename, workbooks.check(content, filename, limits), limits, now)
     if validate_with_java:
         converted.warnings.extend(validate(converted.xform))
     return converted
 
 
-def _convert_xlsform(content: bytes, filename: str, now: datetime | None) -> ConvertedForm:
+def _convert_xlsform(content: bytes, filename: str, file_type: str, limits: Limits, now: datetime | None) -> ConvertedForm:
     from pyxform.builder import create_survey_element_from_dict
     from pyxform.errors import PyXFormError
     from pyxform.xls2json import workbook_to_json
-    from pyxform.xls2json_backends import get_xlsform
     from pyxform.xls2xform import external_choices_to_csv, has_external_choices
 
+    workbook = _read_workbook(content, filename, file_type)
+    if file_type == workbooks.XLS:
+        workbooks.check_rows(sum(1 for row in [*(workbook.survey or []), *(workbook.choices or [])] if row), filename, limits)
     warnings: list[str] = []
     try:
-        workbook = get_xlsform(xlsform=content)  # the content, not the name, says xls or xlsx
         workbook.fallback_form_name = form_id_from_filename(filename)
         data = workbook_to_json(
             workbook_dict=workbook,
@@ -110,7 +120,7 @@ def _convert_xlsform(content: bytes, filename: str, now: datetime | None) -> Con
         survey = create_survey_element_from_dict(data)
         xml = survey.to_xml(validate=False, pretty_print=False, warnings=warnings)
     except PyXFormError as error:
-        raise _form_error(error) from None
+        raise _form_error(error, workbook) from None
     except Exception as error:  # pyxform raises raw TypeErrors and the like on some workbooks
         raise FormError(
             f"pyxform could not read this workbook ({type(error).__name__}: {error}). "
@@ -127,6 +137,21 @@ def _convert_xlsform(content: bytes, filename: str, now: datetime | None) -> Con
         itemsets_csv=itemsets.encode("utf-8") if itemsets else None,
         version_assigned=version_assigned,
     )
+
+
+def _read_workbook(content: bytes, filename: str, file_type: str):
+    """pyxform's reading of the workbook's sheets, as the format ``workbooks.check`` found (never as CSV or Markdown)."""
+    from pyxform.errors import PyXFormError
+    from pyxform.xls2json_backends import get_xlsform
+
+    try:
+        return get_xlsform(xlsform=content, file_type=file_type)
+    except PyXFormError as error:
+        if str(error).startswith("Argument 'definition' was not recognized"):  # openpyxl or xlrd could not read it
+            raise Problem("form.unreadable", filename=filename) from None
+        raise _form_error(error, None) from None
+    except Exception:  # openpyxl refusing a part (damaged, or XML with entities): not a workbook it can read
+        raise Problem("form.unreadable", filename=filename) from None
 
 
 def _take_xform(content: bytes, now: datetime | None) -> ConvertedForm:
@@ -178,9 +203,18 @@ def with_public_key(xform: bytes, public_key: str, version: str | None = None) -
 
 _ROW = re.compile(r"\[row\s*:\s*(\d+)\]")
 _SHEET = re.compile(r"(?:the\s+)?'?(survey|choices|settings|external_choices|entities)'?\s+sheet|sheet[:\s]+'([^']+)'", re.I)
+_COLUMN = re.compile(r"the '([^']+)' value")
+_HEADERS = re.compile(r"^Invalid headers provided for sheet")
+# Messages about a question's type, on the survey sheet whichever sheet they name ("List name not in choices sheet").
+_TYPE_CELL = re.compile(r"Unknown question type|List name not in|There should be a choices sheet|with no type|without list name")
+# The survey column that pyxform's messages without a column are about.
+_COLUMN_OF = ((_TYPE_CELL, "type"), (re.compile(r"Missing calculation"), "calculation"), (re.compile(r"with no name"), "name"))
+_UNKNOWN_TYPE = re.compile(r"Unknown question type '([^']*)'")
+_SELECT = re.compile(r"(select_one|select_multiple|select one|select multiple|rank)\s+\S", re.I)
 
 
-def _form_error(error: PyXFormError) -> FormError:
+def _form_error(error: PyXFormError, workbook) -> FormError:
+    """pyxform's message, said where it is wrong: its own context or words first, else the cell found in the workbook."""
     message = str(error)
     context = getattr(error, "context", None) or {}
     row = context.get("row")
@@ -188,12 +222,45 @@ def _form_error(error: PyXFormError) -> FormError:
     column = context.get("column")
     if row is None and (match := _ROW.search(message)):
         row = int(match.group(1))
+    clean = _ROW.sub("", message).strip(" :-")
+    if sheet is None and _TYPE_CELL.search(clean):
+        sheet = "survey"
     if sheet is None and (match := _SHEET.search(message)):
         sheet = (match.group(1) or match.group(2)).lower()
+    if column is None and (match := _COLUMN.search(message)):
+        column = match.group(1)
+    if row is None and _HEADERS.search(clean):
+        row = 1
+    if row is None and workbook is not None:
+        row = _type_cell(clean, workbook)
     if sheet is None and row is not None:
         sheet = "survey"
-    clean = _ROW.sub("", message).strip(" :-")
+    if column is None and sheet == "survey":
+        column = next((name for pattern, name in _COLUMN_OF if pattern.search(clean)), None)
     return FormError(clean, sheet=sheet, row=int(row) if row is not None else None, column=column)
+
+
+def _type_cell(message: str, workbook) -> int | None:
+    """The survey row (numbered as the spreadsheet numbers it) of the question a message without a place is about:
+    the one of the unknown type, or the first select naming a list when there is no choices sheet."""
+    if match := _UNKNOWN_TYPE.search(message):
+        unknown = match.group(1).strip().casefold()
+
+        def is_it(written: str) -> bool:
+            return written.casefold() == unknown
+
+    elif message.startswith("There should be a choices sheet"):
+
+        def is_it(written: str) -> bool:
+            return bool(_SELECT.match(written)) and "from_file" not in written and "external" not in written
+
+    else:
+        return None
+    for index, row in enumerate(workbook.survey or []):
+        written = next((str(value).strip() for key, value in row.items() if str(key).strip().lower() == "type"), "")
+        if written and is_it(written):
+            return index + 2  # the header is row 1, as in pyxform's own [row : n]
+    return None
 
 
 def validate(xform: bytes) -> list[str]:

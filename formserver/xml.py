@@ -23,7 +23,12 @@ def parse(content: bytes) -> etree._Element:
     try:
         root = etree.fromstring(content, parser=_PARSER)
     except etree.XMLSyntaxError as error:
-        raise UnsafeOrBadXml(f"the XML is not well formed ({error.msg}, line {error.lineno})") from None
+        if error.code == etree.ErrorTypes.ERR_RESOURCE_LIMIT:  # libxml2's own message asks for XML_PARSE_HUGE
+            line, column = error.position
+            raise UnsafeOrBadXml(
+                f"the XML is nested too deeply or too large to read (line {line}, column {column})"
+            ) from None
+        raise UnsafeOrBadXml(f"the XML is not well formed ({error.msg})") from None  # msg names line and column
     if root.getroottree().docinfo.doctype:
         raise UnsafeOrBadXml("the XML declares a document type (DOCTYPE), which is not accepted")
     return root

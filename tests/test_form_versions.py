@@ -93,8 +93,9 @@ def test_a_rejected_form_stores_nothing(session, blobs, organisation):
 
 
 def test_a_file_that_is_not_a_form_is_refused_by_name(session, blobs, organisation):
-    with pytest.raises(FormError, match="notes.pdf is not an XLSForm"):
+    with pytest.raises(Problem, match="notes.pdf is not an XLSForm") as refused:
         upload(session, blobs, organisation, b"%PDF", filename="notes.pdf")
+    assert refused.value.code == "form.unreadable"
 
 
 IMAGE_FORM = [

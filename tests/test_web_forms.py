@@ -55,7 +55,7 @@ def test_a_broken_form_is_refused_with_its_sheet_row_and_column(app, manager):
 
 def test_a_file_that_is_not_a_form_is_refused(app, manager):
     response = upload(manager, b"%PDF-1.4", "notes.pdf")
-    assert response.status_code == 400 and "notes.pdf is not an XLSForm" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "ไฟล์ notes.pdf ไม่ใช่ XLSForm" in response.get_data(as_text=True)
 
 
 def test_no_file_chosen(manager):

@@ -48,9 +48,9 @@ REFUSED = [
     ("pyxform/calculate_without_calculation.xls", "survey", 34, "Missing calculation"),
     ("pyxform/duplicate_columns.xlsx", None, None, "Duplicate column header: label"),
     ("pyxform/group_name_test.xls", "survey", 3, "no name"),
-    ("pyxform/unknown_question_type.xls", "survey", None, "bind:relevant"),
+    ("pyxform/unknown_question_type.xls", "survey", 1, "bind:relevant"),  # the header row
     ("pyxform/include.xlsx", None, None, "not been included"),
-    ("onadata/MCH_v1.xlsx", None, None, "Unknown question type 'Select one from source'"),
+    ("onadata/MCH_v1.xlsx", "survey", 17, "Unknown question type 'Select one from source'"),  # found in the workbook
     ("onadata/duplicate_choice_form.xlsx", "choices", 6, "Choice names must be unique"),
     ("cht-core/person-create.xlsx", "survey", 45, "reserved for form metadata"),
     ("osm-fieldwork/waterways.xls", None, None, "could not read this workbook"),

@@ -40,6 +40,7 @@ def db_upgrade(context: Context, _args: Namespace) -> None:
 def setup(context: Context, args: Namespace) -> None:
     """Everything ``make serve`` needs before serving; safe to run again."""
     from .. import forms, migrate
+    from ..workbooks import Limits
 
     migrate.upgrade(context.database.engine)
     settings = context.settings
@@ -55,6 +56,7 @@ def setup(context: Context, args: Namespace) -> None:
                 path.read_bytes(),
                 path.name,
                 validate_with_java=settings.java_available,
+                limits=Limits.of(settings),
             )
             state = "loaded" if upload.created else "already loaded"
             print(f"form {upload.form.form_id} {upload.version.version} {state}")

@@ -69,6 +69,7 @@ def _organisation_and_form(session: Session, args: Namespace) -> tuple[Organisat
 
 def form_add(context: Context, args: Namespace) -> None:
     from .. import accounts, forms
+    from ..workbooks import Limits
 
     media = [(path.name, path.read_bytes()) for path in args.media]
     with context.session() as session:
@@ -82,6 +83,7 @@ def form_add(context: Context, args: Namespace) -> None:
             media=media,
             draft=args.draft,
             validate_with_java=context.settings.java_available,
+            limits=Limits.of(context.settings),
         )
         _print_upload(upload)
 

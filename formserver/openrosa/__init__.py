@@ -200,3 +200,9 @@ def media(slug: str, form_id: str, filename: str, token: str | None = None):
             response.headers["Cache-Control"] = "no-cache"
             return response
     raise Problem("media.not_found", form_id=form_id, filename=filename)
+
+
+@_route("/<path:rest>", "unknown_address", methods=["GET", "HEAD", "POST", "PUT", "DELETE"])
+def unknown_address(slug: str, rest: str, token: str | None = None):
+    """Anything else under a Collect server URL gets an answer Collect shows in words, not a web page."""
+    raise Problem("address.not_found")

@@ -4,7 +4,10 @@ The multipart body is read a chunk at a time: the ``xml_submission_file`` part i
 and capped), every other file part goes straight into a ``PendingBlob`` in the
 blob store's temporary folder. A part over the limit is read to its end and
 dropped, so that the phone gets a 413 with a message instead of a reset
-connection.
+connection. The limit is the whole request's too (Collect puts no more than it
+in one request, splitting the files over several), give or take the multipart
+headers: a body that goes on past it is refused with 413 as soon as it does, and
+what is left of it is drained by whoever answers.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ XML_PART = "xml_submission_file"
 INCOMPLETE_PART = "*isIncomplete*"
 MAX_XML = 20 * 1024 * 1024
 MAX_FIELD = 64 * 1024
+HEADERS_ALLOWANCE = 1_000_000  # boundaries and part headers, which Collect does not count against the limit
 
 
 @dataclass
@@ -39,17 +43,35 @@ class Upload:
 
 
 def read_upload(stream: BinaryIO, content_type: str | None, blobs: BlobStore, *, limit: int) -> Upload:
-    """Decode a ``multipart/form-data`` submission; raises ``Problem`` for a body that is not one."""
+    """Decode a ``multipart/form-data`` submission; raises ``Problem`` for a body that is not one, or is over the limit."""
     boundary = multipart_boundary(content_type)
     if not boundary:
         raise Problem("submission.no_xml")
     upload = Upload()
     try:
-        _decode(stream, boundary.encode("latin-1"), blobs, limit, upload)
+        _decode(_Reader(stream, boundary.encode("latin-1"), limit + HEADERS_ALLOWANCE), blobs, limit, upload)
+    except _OverLimit:
+        upload.discard()
+        raise _too_large(upload, limit) from None
     except BaseException:
         upload.discard()
         raise
+    if upload.too_large is not None:
+        upload.discard()
+        raise _too_large(upload, limit)
     return upload
+
+
+class _OverLimit(Exception):
+    """The body goes on past the limit."""
+
+
+def _too_large(upload: Upload, limit: int) -> Problem:
+    """The 413 that names the file over the limit, or else says the whole upload is."""
+    limit_mb = f"{limit / 1_000_000:g}"
+    if upload.too_large is not None:
+        return Problem("submission.too_large", filename=upload.too_large, limit_mb=limit_mb)
+    return Problem("submission.body_too_large", limit_mb=limit_mb)
 
 
 def multipart_boundary(content_type: str | None) -> str | None:
@@ -78,11 +100,13 @@ class _Reader:
     request has its own boundary, which costs more CPU than all of ingest.)
     """
 
-    def __init__(self, stream: BinaryIO, boundary: bytes):
+    def __init__(self, stream: BinaryIO, boundary: bytes, most: int):
         self.stream = stream
         self.buffer = bytearray()
         self.eof = False
         self.delimiter = b"\r\n--" + boundary
+        self.received = 0
+        self.most = most
 
     def fill(self) -> bool:
         """Read one more chunk; False at the end of the body."""
@@ -95,6 +119,9 @@ class _Reader:
         if not chunk:
             self.eof = True
             return False
+        self.received += len(chunk)
+        if self.received > self.most:
+            raise _OverLimit
         self.buffer += chunk
         return True
 
@@ -171,8 +198,7 @@ class _Reader:
                 raise Problem("submission.cut_off")
 
 
-def _decode(stream: BinaryIO, boundary: bytes, blobs: BlobStore, limit: int, upload: Upload) -> None:
-    reader = _Reader(stream, boundary)
+def _decode(reader: _Reader, blobs: BlobStore, limit: int, upload: Upload) -> None:
     reader.skip_preamble()
     while reader.after_delimiter():
         headers = reader.headers()
@@ -186,14 +212,15 @@ def _decode(stream: BinaryIO, boundary: bytes, blobs: BlobStore, limit: int, upl
             if name == INCOMPLETE_PART and value is not None:
                 upload.incomplete = value.strip().lower() == b"yes"
         else:
+            stored_name = attachment_name(filename or name)  # refused before anything is written
             blob = PendingBlob(blobs, limit=limit)
-            received = ReceivedFile(attachment_name(filename or name), headers.get("content-type") or "application/octet-stream", blob)
+            received = ReceivedFile(stored_name, headers.get("content-type") or "application/octet-stream", blob)
             upload.files.append(received)
             for piece in reader.body():
                 blob.write(piece)
+                if blob.too_large and upload.too_large is None:
+                    upload.too_large = received.name
             blob.finish()
-            if blob.too_large and upload.too_large is None:
-                upload.too_large = received.name
     # Whatever follows the closing delimiter is read and ignored.
     while reader.fill():
         reader.buffer.clear()

@@ -87,8 +87,6 @@ class SubmissionEndpoint:
         limit = self.settings.accept_content_length
         upload = read_upload(stream, environ.get("CONTENT_TYPE"), self.blobs, limit=limit)
         try:
-            if upload.too_large is not None:
-                raise Problem("submission.too_large", filename=upload.too_large, limit_mb=f"{limit / 1_000_000:g}")
             if upload.xml is None:
                 raise Problem("submission.no_xml")
             outcome = ingest(

@@ -4,6 +4,11 @@ A file is written to the blob store's temporary folder as it arrives, hashed
 as it goes, and put under its sha256 name only when its submission is stored
 (blobs first, rows after). A resend of the same submission adds the files not
 stored yet (Collect's split uploads and retries).
+
+A client's file name is data, kept as sent, and never made into another name:
+one with folders, control characters or over 255 characters is refused (Collect
+sends the plain names of the files it made; cutting or stripping a name could
+make it another file's).
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import unicodedata
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Submission, SubmissionAttachment, utcnow
+from ..problems import Problem
 from ..storage import BlobStore
 from .instance import MAX_NAME, cut
 
@@ -125,12 +131,24 @@ class ReceivedFile:
 
 
 def attachment_name(filename: str) -> str:
-    """The base name of a client's file name, as data: no folders, no control characters."""
-    name = PurePosixPath((filename or "").replace("\\", "/")).name
-    name = "".join(c for c in name if c >= " " and c != "\x7f").strip()
-    if name in ("", ".", ".."):
-        name = "attachment"
-    return name[:MAX_NAME]
+    """A client's file name as it is stored, or ``Problem`` when it is not a plain file name."""
+    name = filename or ""
+    if (
+        not name.strip()
+        or name in (".", "..")
+        or "/" in name
+        or "\\" in name
+        or len(name) > MAX_NAME
+        or any(unicodedata.category(c) == "Cc" for c in name)
+    ):
+        raise Problem("submission.bad_file_name", filename=shown_name(name))
+    return name
+
+
+def shown_name(name: str) -> str:
+    """A file name fit for a message: control characters as ``?``, at most 60 characters."""
+    shown = "".join("?" if unicodedata.category(c) == "Cc" else c for c in name)
+    return shown if len(shown) <= 60 else shown[:59] + "…"
 
 
 def _attachment_row(received: ReceivedFile, now) -> SubmissionAttachment:

@@ -21,7 +21,7 @@ from ..appusers import assigned
 from ..models import AppUser, FormState, Organisation, ReviewState, Submission, SubmissionAttachment, User, utcnow
 from ..problems import Problem
 from ..storage import BlobStore
-from .attachments import ReceivedFile, add_missing_attachments
+from .attachments import ReceivedFile, add_missing_attachments, shown_name
 from .conflicts import earlier_version_with, keep_aside
 from .instance import Instance, Sender, Target, cut, derived_columns, find_target, read_instance
 
@@ -89,7 +89,7 @@ def _place_and_store(
         raise Problem("form.closed", form_id=target.form_id)
     if target.has_assignments and not assigned(session, target.form_pk, user=sender.user, app_user=sender.app_user):
         raise Problem("submission.not_assigned", form_id=target.form_id)
-    files = _unique_names(files)
+    files = _files_to_store(files)
     xml_sha256 = hashlib.sha256(xml).hexdigest()
     for _attempt in range(5):
         try:
@@ -101,15 +101,22 @@ def _place_and_store(
     raise RuntimeError(f"could not store {instance.instance_id} after repeated concurrent writes")
 
 
-def _unique_names(files: Sequence[ReceivedFile]) -> list[ReceivedFile]:
-    """One file per name: the first one sent wins, the others are discarded."""
-    seen, result = set(), []
+def _files_to_store(files: Sequence[ReceivedFile]) -> list[ReceivedFile]:
+    """One file per name, the first one sent; none that is empty, so that a resend with the real file
+    completes the submission; ``Problem`` for two names that differ only in case (they would overwrite
+    each other on a computer that ignores case, in an export's media folder say)."""
+    seen: dict[str, str] = {}
+    result = []
     for received in files:
-        if received.name in seen:
+        folded = received.name.casefold()
+        if folded in seen and seen[folded] != received.name:
+            first, second = shown_name(seen[folded]), shown_name(received.name)
+            raise Problem("submission.file_names_differ_in_case", first=first, second=second)
+        if folded in seen or received.blob.size == 0:
             received.blob.discard()
-        else:
-            seen.add(received.name)
-            result.append(received)
+            continue
+        seen[folded] = received.name
+        result.append(received)
     return result
 
 

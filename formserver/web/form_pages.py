@@ -12,6 +12,7 @@ from .. import appusers, forms
 from ..db import request_session
 from ..models import FormState, FormVersion, Organisation, User
 from ..problems import Problem
+from ..workbooks import Limits
 from ..xlsform import FormError
 from . import changes as form_changes
 from .access import form_in, org_route, version_in
@@ -52,6 +53,7 @@ def upload_form(organisation: Organisation):
             media=media,
             draft=True,
             validate_with_java=_settings().java_available,
+            limits=Limits.of(_settings()),
             actor=signed_in_user(),
         )
     except FormError as error:
