@@ -88,8 +88,6 @@ class Front:
         self.disk.close()
 
     async def __rsgi__(self, scope, protocol) -> None:
-        if scope.proto != "http":
-            return
         environ = wsgi_environ(scope)
         try:
             environ["wsgi.input"] = body = await self.receive(protocol, environ)
@@ -189,27 +187,30 @@ class Front:
 
 
 class Threads:
-    """Up to ``size`` threads that run functions for the event loop, each ending after IDLE_THREAD_SECONDS idle.
+    """Up to ``size`` threads that run functions for the event loop, each ending after ``idle_seconds`` without work.
 
     Lighter than ``loop.run_in_executor`` (which chains a second future to the first), and a thread
-    ends when idle, closing the database connection it kept.
+    ends when idle, closing the database connection it kept. A job is queued and a thread started
+    under one lock, and a thread ends only when it finds the queue empty under that lock, so that no
+    job is left without a thread.
     """
 
-    def __init__(self, size: int, name: str):
+    def __init__(self, size: int, name: str, *, idle_seconds: float = IDLE_THREAD_SECONDS):
         self.size = size
         self.name = name
+        self.idle_seconds = idle_seconds
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self.idle = threading.Semaphore(0)  # one token for each thread waiting for a job
         self.lock = threading.Lock()
         self.running: set[threading.Thread] = set()
+        self.waiting = 0  # threads waiting for a job
 
     def run(self, function, *args) -> asyncio.Future:
         """``function(*args)`` in one of the threads; its result or exception, awaited on the running loop."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self.jobs.put((loop, future, function, args))
         with self.lock:
-            if not self.idle.acquire(blocking=False) and len(self.running) < self.size:
+            self.jobs.put((loop, future, function, args))
+            if not self.waiting and len(self.running) < self.size:
                 thread = threading.Thread(target=self.work, name=f"{self.name}-{len(self.running) + 1}", daemon=True)
                 self.running.add(thread)
                 thread.start()
@@ -217,16 +218,19 @@ class Threads:
 
     def work(self) -> None:
         while True:
+            with self.lock:
+                self.waiting += 1
             try:
-                job = self.jobs.get(timeout=IDLE_THREAD_SECONDS)
+                job = self.jobs.get(timeout=self.idle_seconds)
             except queue.Empty:
-                with self.lock:
-                    if self.idle.acquire(blocking=False):  # else a job was just given to this thread
-                        self.running.discard(threading.current_thread())
-                        return
+                job = _IDLE
+            with self.lock:
+                self.waiting -= 1
+                if job is None or (job is _IDLE and self.jobs.empty()):
+                    self.running.discard(threading.current_thread())
+                    return
+            if job is _IDLE:
                 continue
-            if job is None:
-                return
             loop, future, function, args = job
             try:
                 result = function(*args)
@@ -234,16 +238,18 @@ class Threads:
                 loop.call_soon_threadsafe(_settle, future, None, error)
             else:
                 loop.call_soon_threadsafe(_settle, future, result, None)
-            self.idle.release()
 
     def close(self) -> None:
         """Let the jobs given finish, then end every thread."""
         with self.lock:
             running = list(self.running)
-        for _ in running:
-            self.jobs.put(None)
+            for _ in running:
+                self.jobs.put(None)
         for thread in running:
             thread.join()
+
+
+_IDLE = object()
 
 
 def _settle(future: asyncio.Future, result, error: BaseException | None) -> None:

@@ -6,10 +6,13 @@ import asyncio
 import dataclasses
 import io
 import os
+import threading
+
+import pytest
 
 from werkzeug.wrappers import Request
 
-from formserver.front import IN_MEMORY, Front, body_limit
+from formserver.front import IN_MEMORY, Front, Threads, body_limit
 
 
 class Headers:
@@ -151,3 +154,25 @@ def test_a_file_answer_is_sent_by_granian_from_its_path(settings, tmp_path):
     protocol = Protocol([])
     serve(settings, application, Scope(Headers([]), method="GET"), protocol)
     assert protocol.answer == (201, {"Content-Type": "text/plain"}, str(export))
+
+
+def test_the_threads_are_at_most_their_number_and_end_when_idle():
+    threads = Threads(2, "test", idle_seconds=0.3)
+
+    async def run():
+        release = threading.Event()
+        first = threads.run(release.wait)
+        await asyncio.sleep(0.1)  # the first thread is busy: each job given now wants a thread of its own
+        others = [threads.run(release.wait) for _ in range(5)]
+        assert len(threads.running) == 2
+        release.set()
+        assert await asyncio.gather(first, *others) == [True] * 6
+        with pytest.raises(ZeroDivisionError):
+            await threads.run(lambda: 1 / 0)
+        await asyncio.sleep(0.8)
+        assert threads.running == set()  # each ended after its idle time (and with it its database connection)
+        assert await threads.run(lambda: "again") == "again"
+
+    asyncio.run(run())
+    threads.close()
+    assert threads.running == set()
