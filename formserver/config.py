@@ -33,6 +33,7 @@ class Settings:
     accept_content_length: int = 100_000_000
     xlsform_max_uncompressed_mb: int = 50
     xlsform_max_rows: int = 10_000
+    upload_idle_seconds: int = 60
     digest_realm: str = "formserver"
     session_idle_minutes: int = 120
     export_keep_hours: int = 72
@@ -49,6 +50,11 @@ class Settings:
     @property
     def export_dir(self) -> Path:
         return self.data_dir / "exports"
+
+    @property
+    def spool_dir(self) -> Path:
+        """Request bodies being received, before a thread takes them (anonymous files: nothing stays)."""
+        return self.data_dir / "spool"
 
     @property
     def java_available(self) -> bool:
@@ -70,6 +76,7 @@ class Settings:
             accept_content_length=int(env.get("FORMSERVER_ACCEPT_CONTENT_LENGTH") or 100_000_000),
             xlsform_max_uncompressed_mb=int(env.get("FORMSERVER_XLSFORM_MAX_UNCOMPRESSED_MB") or 50),
             xlsform_max_rows=int(env.get("FORMSERVER_XLSFORM_MAX_ROWS") or 10_000),
+            upload_idle_seconds=int(env.get("FORMSERVER_UPLOAD_IDLE_SECONDS") or 60),
             digest_realm=env.get("FORMSERVER_DIGEST_REALM") or "formserver",
             session_idle_minutes=int(env.get("FORMSERVER_SESSION_IDLE_MINUTES") or 120),
             export_keep_hours=int(env.get("FORMSERVER_EXPORT_KEEP_HOURS") or 72),

@@ -1,31 +1,30 @@
 """``formserver serve``: Granian, a production HTTP server, around the application factory.
 
-Granian parses HTTP and moves bytes in Rust and runs the WSGI application in a
-pool of threads per worker process. Measured with a Collect-like client (HEAD,
-then POST, on keep-alive connections) and an application that does nothing, it
-costs 0.33 ms of CPU per submission where gunicorn's gthread worker costs
+Granian parses HTTP and moves bytes in Rust. Measured with a Collect-like client
+(HEAD, then POST, on keep-alive connections) and an application that does nothing,
+it cost 0.33 ms of CPU per submission where gunicorn's gthread worker costs
 1.35 ms: on a 2-core machine that is a fifth of everything a submission costs.
-Request bodies stream to the application (a 200 MB upload leaves the worker
-at 30 MB), so uploads still never sit in memory.
+Each worker process runs an event loop with our front (front.py), which receives
+request bodies without a thread (slow and stalled phones never stop the others) and
+runs the WSGI application in a pool of threads.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import os
 
+from . import front
 from .config import Settings
 from .openrosa.answers import without_token
 
-# Threads per worker process. Phone requests are short and spend part of their
-# time waiting on the database (a commit waits for the disk), which threads
-# overlap; more processes than cores only add memory and contention with the
+# Threads per worker process that run the application. Phone requests are short and
+# spend part of their time waiting on the database (a commit waits for the disk), which
+# threads overlap; more processes than cores only add memory and contention with the
 # database for the same cores. Measured with bench/ingest.py: see README "Benchmarks".
 DEFAULT_THREADS = 8
-
-# A blocking thread idle this long ends (and closes its kept database connection).
-IDLE_THREAD_SECONDS = 600
 
 
 def default_workers() -> int:
@@ -43,25 +42,12 @@ class HideTokens(logging.Filter):
         return True
 
 
-class WithoutThreadAdvice(logging.Filter):
-    """Granian warns when a worker has more than 2 × cores + 1 threads; ours wait on the database
-    most of the time, and DEFAULT_THREADS was measured (README "Benchmarks"), so the warning only
-    worries whoever reads the log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Python threads, which seems quite high" not in record.getMessage()
-
-
 def logging_config() -> dict:
     from granian.log import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["filters"] = {
-        "hide_tokens": {"()": f"{__name__}.HideTokens"},
-        "without_thread_advice": {"()": f"{__name__}.WithoutThreadAdvice"},
-    }
+    config["filters"] = {"hide_tokens": {"()": f"{__name__}.HideTokens"}}
     config["handlers"]["access"]["filters"] = ["hide_tokens"]
-    config["handlers"]["console"]["filters"] = ["without_thread_advice"]
     return config
 
 
@@ -88,20 +74,19 @@ def run(settings: Settings, *, host: str, port: int, workers: int | None, thread
     """Serve until SIGINT or SIGTERM. Each worker builds its application from the same
     environment (``create_app()`` reads FORMSERVER_*), so every worker has the same settings."""
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import Interfaces, Loops
 
     recover_exports(settings)
     print(f"formserver serving on http://{host}:{port} (public address {settings.public_url})", flush=True)
     Granian(
-        "formserver.app:create_app",
-        factory=True,
-        interface=Interfaces.WSGI,
+        "formserver.front:load",
+        interface=Interfaces.RSGI,
+        loop=Loops.uvloop,  # about 0.1 ms less server CPU a submission than Python's own loop (bench/ingest.py)
         address=host,
         port=port,
         workers=workers or default_workers(),
-        blocking_threads=threads or DEFAULT_THREADS,
-        blocking_threads_idle_timeout=IDLE_THREAD_SECONDS,
+        websockets=False,
         respawn_failed_workers=True,
         log_access=True,
         log_dictconfig=logging_config(),
-    ).serve()
+    ).serve(target_loader=functools.partial(front.load, threads or DEFAULT_THREADS), wrap_loader=False)

@@ -445,7 +445,7 @@ def _peak_rss_kib(pids: list[int]) -> dict[int, int]:
 
 
 def test_the_server_streams_a_50_mb_attachment_to_disk_without_holding_it(environment, token, session, blobs):
-    """The same through ``formserver serve``: the HTTP server must hand the body over as it arrives."""
+    """The same through ``formserver serve``: its front spools the body to disk as it arrives, not to memory."""
     session.commit()
     with running_server(environment, workers=1) as (base, pid):
         path = f"/key/{token}/o/hillnet/submission"
