@@ -96,6 +96,7 @@ PHONE_VERBS = {
     "openrosa.manifest": "form.list_open",
     "openrosa.media": "form.list_open",
     "openrosa.submission": "submission.create",
+    "openrosa.unknown_address": None,  # an address Collect never uses: every caller gets the same 404
 }
 # URL variable -> the world's value that fills it.
 FILLS = {
@@ -135,6 +136,7 @@ ASKS = {
     ("web.login", "POST"): Ask(401, data={"email": "nobody@nowhere.example", "password": "wrong"}),
     ("web.switch_language", "POST"): Ask(302, data={"lang": "en"}),
     ("web.static", "GET"): Ask(literal={"filename": "style.css"}),
+    **{("openrosa.unknown_address", method): Ask(404, literal={"rest": "formList/extra"}) for method in ("GET", "POST", "PUT", "DELETE")},
     ("web.logout", "POST"): Ask(302),
     ("web.change_password", "POST"): Ask(400, data={"current": "wrong"}),
     ("web.admin_organisations", "POST"): Ask(400, data={"slug": "X!"}),
@@ -371,7 +373,8 @@ def plan(app: Flask, route: Route, method: str) -> Plan:
     if surface.callers == PHONES:
         if route.entry not in PHONE_VERBS:
             raise NotInTable(f"{method} {route.rule}: no verb in PHONE_VERBS")
-        access = ("organisation", PHONE_VERBS[route.entry])
+        verb = PHONE_VERBS[route.entry]
+        access = (PUBLIC, None) if verb is None else ("organisation", verb)
     elif route.entry.rpartition(".")[2] == "static":
         access = (PUBLIC, None)  # Flask's own route for a static folder
     else:
