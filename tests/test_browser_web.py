@@ -154,7 +154,7 @@ def test_a_submission_sent_from_a_phone_is_shown_with_its_photo(page, base_url, 
     page.get_by_role("link", name="มาลี").click()
     page.wait_for_load_state()
     photo = page.locator("img.photo")
-    assert photo.evaluate("image => image.complete && image.naturalWidth") == 1
+    assert photo.evaluate("async image => { await image.decode(); return image.naturalWidth; }") == 1  # once loaded
     assert page.get_by_text("ภาพถ่ายเอกสาร").is_visible()
     page.set_viewport_size(PHONE)
     assert fits_the_screen(page)
