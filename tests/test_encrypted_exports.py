@@ -292,3 +292,29 @@ def test_attachments_of_envelopes_stay_encrypted_in_the_store(session, form, pho
     send(phone, encrypted_version, "uuid:enc-1", CANARY, [])
     for sha256 in session.scalars(select(SubmissionAttachment.sha256)):
         assert PHOTO not in blobs.read(sha256) and CANARY.encode() not in blobs.read(sha256)
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_the_command_line_exports_with_a_passphrase_file_or_a_private_key(
+    run, settings, session, form, phone, encrypted_version, tmp_path
+):
+    send(phone, encrypted_version, "uuid:enc-1", CANARY, ["สมศรี"])
+    passphrase = tmp_path / "passphrase.txt"
+    passphrase.write_text(PASSPHRASE + "\n", encoding="utf-8")
+    target = tmp_path / "out.zip"
+    code, out, err = run("export", "hillnet", "household", "-o", str(target), "--media", "--passphrase-file", str(passphrase))
+    assert code in (0, None), err
+    assert "1 submissions" in out and "1 media files" in out
+    with zipfile.ZipFile(target) as archive:
+        assert [archive.read(n) for n in archive.namelist() if n.startswith("media/")] == [PHOTO]
+    passphrase.write_text("a wrong passphrase\n", encoding="utf-8")
+    code, out, err = run("export", "hillnet", "household", "-o", str(tmp_path / "x.xlsx"), "--passphrase-file", str(passphrase))
+    assert code not in (0, None) and "passphrase" in err and not (tmp_path / "x.xlsx").exists()
+    code, out, err = run("export", "hillnet", "household", "-o", str(tmp_path / "x.xlsx"))
+    assert code not in (0, None) and "encrypted" in err
+    pem = tmp_path / "other.pem"
+    pem.write_bytes(encryption.make_key_pair().private_pem)
+    code, out, err = run("export", "hillnet", "household", "-o", str(tmp_path / "x.xlsx"), "--private-key", str(pem))
+    assert code not in (0, None) and "does not belong" in err

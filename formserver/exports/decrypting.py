@@ -129,6 +129,7 @@ class Decryptor:
         self.zone = zone
         self.version_names = version_names
         self.failures = 0
+        self.media_files = 0
         self._table = None
 
     def open(self, submission_id: int, version_id: int, instance_id: str, received_at: dt.datetime,
@@ -159,6 +160,7 @@ class Decryptor:
             for name, content in decrypted.media.items():
                 safe = name.replace("/", "_").replace("\\", "_") or "file"
                 self.media_zip.write_entry(f"media/{submission_id}/{safe}", content)
+                self.media_files += 1
         return data
 
     def _read(self, sha256: str | None) -> bytes | None:

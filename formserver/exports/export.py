@@ -542,7 +542,9 @@ def run_export(
             if done % PROGRESS_EVERY == 0:
                 report(done, total)
         result.submissions = done
-        result.not_decrypted = decryptor.failures if decryptor is not None else 0
+        if decryptor is not None:
+            result.not_decrypted = decryptor.failures
+            result.media_files += decryptor.media_files
         result.tables[main_out.name] = done
         for out in repeat_outs.values():
             result.tables[out.name] = out.count
