@@ -19,7 +19,7 @@ from formserver.db import reading_session
 from formserver.exports.decrypting import export_key
 from formserver.exports.export import run_export
 from formserver.exports.spool import Sealed, temporary_file
-from formserver.models import Form, Submission, SubmissionAttachment
+from formserver.models import AuditEvent, ExportJob, Form, Submission, SubmissionAttachment
 from formserver.problems import Problem
 
 from .collect_client import CollectClient, FlaskTransport, as_xform, instance_xml, multipart_body
@@ -318,3 +318,42 @@ def test_the_command_line_exports_with_a_passphrase_file_or_a_private_key(
     pem.write_bytes(encryption.make_key_pair().private_pem)
     code, out, err = run("export", "hillnet", "household", "-o", str(tmp_path / "x.xlsx"), "--private-key", str(pem))
     assert code not in (0, None) and "does not belong" in err
+
+
+# --------------------------------------------------------------------------- the web
+
+
+@pytest.fixture
+def viewer(app, session, form):
+    from .web_fixtures import sign_in
+
+    user = accounts.create_user(session, "viewer@example.org", "a long enough password 1", realm="formserver")
+    accounts.add_member(session, form.organisation, user, "viewer")
+    session.commit()
+    browser = app.test_client()
+    sign_in(browser, app, user.id)
+    return browser
+
+
+def test_the_web_asks_for_the_passphrase_and_streams_the_export_without_keeping_it(
+    viewer, settings, session, form, phone, encrypted_version
+):
+    from .web_fixtures import CSRF
+
+    send(phone, encrypted_version, "uuid:enc-1", CANARY, ["สมศรี"])
+    page = viewer.get("/orgs/hillnet/forms/household/export").get_data(as_text=True)
+    assert 'name="passphrase"' in page and "ถามพี่นก" in page
+    url = "/orgs/hillnet/forms/household/export"
+    wrong = viewer.post(url, data={"csrf_token": CSRF, "passphrase": "not the right one at all"})
+    assert wrong.status_code == 400 and "วลีรหัสผ่านนี้เปิดกุญแจ" in wrong.get_data(as_text=True)
+    response = viewer.post(url, data={"csrf_token": CSRF, "passphrase": PASSPHRASE, "language": "th"})
+    assert response.status_code == 200 and "no-store" in response.headers["Cache-Control"]
+    book = settings.data_dir / "downloaded.xlsx"
+    book.write_bytes(response.get_data())
+    assert [row["head_name"] for row in table(read_workbook(book)["household"])] == [CANARY]
+    book.unlink()
+    session.expire_all()
+    assert session.scalars(select(ExportJob)).all() == []
+    assert not any(p.is_file() for p in settings.export_dir.rglob("*"))
+    events = session.scalars(select(AuditEvent).where(AuditEvent.action == "export.create")).all()
+    assert len(events) == 1 and PASSPHRASE not in str(events[0].details)
