@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
-from sqlalchemy import Text, case, cast, func, or_, select
+from sqlalchemy import Text, case, cast, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from ..encryption import (
@@ -94,10 +94,12 @@ def export_key(
 
 def envelope_columns() -> list:
     """Two columns more for a decrypting export: the XML of a row without a flattened copy
-    (the envelope; a plain one is flattened from it), and its files as ``sha256name`` lines."""
+    (the envelope; a plain one is flattened from it), and its files as ``sha256name`` joined by ``/``
+    (which no envelope's file name has). The separator is SQL text, not a parameter:
+    ``stream_rows`` sends the statement as compiled."""
     missing = or_(Submission.data.is_(None), cast(Submission.data, Text) == "null")
     files = (
-        select(func.aggregate_strings(SubmissionAttachment.sha256 + SubmissionAttachment.name, "\n"))
+        select(func.aggregate_strings(SubmissionAttachment.sha256 + SubmissionAttachment.name, literal_column("'/'")))
         .where(SubmissionAttachment.submission_id == Submission.id)
         .correlate(Submission)
         .scalar_subquery()
@@ -123,6 +125,8 @@ class Decryptor:
         self.key = key
         self.blobs = blobs
         self.repeats = repeats
+        for version_id in version_names:  # read now: no statement may run while the rows stream
+            repeats[version_id]
         self.media_zip = media_zip
         self.failure_table = failure_table
         self.language = language
@@ -182,5 +186,5 @@ class Decryptor:
 
 
 def _files(lines: str | None) -> dict[str, str]:
-    """``name -> sha256`` from the aggregated ``sha256name`` lines."""
-    return {line[64:]: line[:64] for line in (lines or "").split("\n") if len(line) > 64}
+    """``name -> sha256`` from the aggregated ``sha256name`` items."""
+    return {item[64:]: item[:64] for item in (lines or "").split("/") if len(item) > 64}
