@@ -159,6 +159,16 @@ CATALOGUE: dict[str, Kind] = {
     "export.not_found": Kind(404, N_("There is no export %(job_id)s here.")),
     "export.not_ready": Kind(409, N_("Export %(job_id)s is %(status)s: there is no file to download.")),
     "export.expired": Kind(410, N_("The file of export %(job_id)s is no longer kept. Start a new export.")),
+    "export.key_needed": Kind(
+        400, N_("Form %(form_id)s is encrypted: give its passphrase or its private key to export it.")
+    ),
+    "export.wrong_passphrase": Kind(400, N_("The passphrase does not open the key of form %(form_id)s.")),
+    "export.no_sealed_key": Kind(
+        400, N_("Form %(form_id)s uses a key brought by its designer: give the private key file instead of a passphrase.")
+    ),
+    "export.key_unreadable": Kind(500, N_("The stored key of form %(form_id)s cannot be read: %(detail)s")),
+    "export.not_a_private_key": Kind(400, N_("The file given is not a private key: %(detail)s")),
+    "export.key_mismatch": Kind(400, N_("This private key does not belong to form %(form_id)s.")),
 }
 
 

@@ -2,9 +2,12 @@
 
     formserver export SLUG FORM_ID -o FILE [--lang th|en] [--format xlsx|csv] [--since DATE] [--until DATE]
                       [--header both|names|labels] [--values labels|names] [--no-bom] [--media] [--version V]
+                      [--passphrase-file F | --private-key FILE.pem]
     formserver export rebuild SLUG FORM_ID
 
 An operator's tool: no permission check, but every export is written to the audit log.
+An encrypted form's export is decrypted on the fly with the form's passphrase or the
+private key brought for it; the answers in clear go only into the -o file.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..translations import N_
+from .forms import read_passphrase
 from .output import say_error
 
 if TYPE_CHECKING:
@@ -45,6 +49,9 @@ def register(commands: Commands) -> None:
     export.add_argument("--no-bom", action="store_true", help="CSV files without a byte order mark")
     export.add_argument("--media", action="store_true", help="a zip with the export and the attachments in media/")
     export.add_argument("--version", dest="form_version", help="only this form version")
+    key = export.add_mutually_exclusive_group()
+    key.add_argument("--passphrase-file", type=Path, help="an encrypted form: a file whose first line is its passphrase")
+    key.add_argument("--private-key", type=Path, help="an encrypted form with its own key: the private key (PEM)")
 
 
 def export_command(context: Context, args: argparse.Namespace) -> int | None:
@@ -58,6 +65,7 @@ def export_command(context: Context, args: argparse.Namespace) -> int | None:
         return 2
     from .. import accounts, audit, forms
     from ..db import reading_session
+    from ..exports.decrypting import export_key
     from ..exports.export import ExportOptions, run_export
     from ..exports.flatten import ensure_flattened
     from ..models import Form, Organisation
@@ -78,6 +86,12 @@ def export_command(context: Context, args: argparse.Namespace) -> int | None:
     with context.session() as session:
         organisation = accounts.organisation_by_slug(session, args.slug)
         form = forms.form_by_id(session, organisation, args.form_id)
+        key = export_key(
+            session,
+            form,
+            passphrase=read_passphrase(args.passphrase_file) if args.passphrase_file else None,
+            private_pem=args.private_key.read_bytes() if args.private_key else None,
+        )
         ensure_flattened(session, form)
         organisation_pk, form_pk = organisation.id, form.id
     output: Path = args.output
@@ -96,6 +110,7 @@ def export_command(context: Context, args: argparse.Namespace) -> int | None:
                 progress=bar,
                 spool_dir=output.resolve().parent,
                 file_stem=output.name.split(".")[0] if options.media and options.format == "xlsx" else None,
+                key=key,
             )
         os.replace(partial, output)
     except BaseException:
@@ -117,7 +132,8 @@ def export_command(context: Context, args: argparse.Namespace) -> int | None:
         )
     tables = ", ".join(f"{name} {count:,}" for name, count in result.tables.items())
     media = f"; {result.media_files:,} media files" if options.media else ""
-    print(f"{output}: {result.submissions:,} submissions ({tables}){media}")
+    failed = f"; {result.not_decrypted:,} not decrypted (listed with the reason)" if result.not_decrypted else ""
+    print(f"{output}: {result.submissions:,} submissions ({tables}){media}{failed}")
     return None
 
 

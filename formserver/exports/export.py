@@ -24,6 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
@@ -35,7 +36,9 @@ from ..storage import BlobStore
 from ..words import word_in
 from .columns import Column, Meta, Table, TableLayout, build_schema, match_language, words_language
 from .csvzip import CsvZip
+from .decrypting import NOT_DECRYPTED, NOT_DECRYPTED_HEADER, Decryptor, envelope_columns, form_is_encrypted, has_copy
 from .flatten import RepeatsByVersion, _flatten_safely
+from .spool import Sealed
 from .spreadsheet import MAX_ROWS, Workbook
 from .zipstream import ZipStream
 
@@ -170,6 +173,7 @@ class ExportResult:
     media_files: int = 0
     snapshot_at: dt.datetime | None = None
     watermark: dt.datetime | None = None  # "new since this export" starts here
+    not_decrypted: int = 0  # encrypted submissions listed on the sheet "not decrypted" instead
 
 
 Progress = Callable[[int, int], None]
@@ -276,6 +280,13 @@ class _Output:
         """A table whose rows come from the layout's row function, compiled for this format."""
         header_rows = _header_rows(layout.columns, header, layout.zone_name)
         widths = [column.width for column in layout.columns]
+        return self._add_table(name, header_rows, widths, ready=True)
+
+    def plain_table(self, name: str, header: tuple[str, ...]):
+        """A table of plain values (text, numbers) under one header row."""
+        return self._add_table(name, [list(header)], [None] * len(header), ready=False)
+
+    def _add_table(self, name: str, header_rows: list[list], widths: list, ready: bool):
         if self.book is None:
             self.outer.start_entry(f"{self.file_stem}.xlsx")
             self.book = Workbook(_EntryWriter(self.outer), spool_dir=self.spool_dir)
@@ -283,7 +294,7 @@ class _Output:
             return self.book.add_table(
                 name, header_rows, autofilter=True, column_widths=widths, max_rows=ROWS_PER_SHEET
             )
-        return self.book.add_table(name, header_rows, ready=True)
+        return self.book.add_table(name, header_rows, ready=ready)
 
     def close(self) -> None:
         self.book.close()
@@ -327,6 +338,7 @@ def run_export(
     blobs: BlobStore | None = None,
     spool_dir: Path | None = None,
     file_stem: str | None = None,
+    key: RSAPrivateKey | None = None,
 ) -> ExportResult:
     """Write the export of ``form`` to ``target`` (a path or a binary file object).
 
@@ -334,6 +346,10 @@ def run_export(
     does not block phones); the flattened copies must exist (``ensure_flattened``),
     a missing one is computed on the fly. ``progress(done, total)`` is called
     every few hundred submissions and between phases.
+
+    An export of encrypted versions needs ``key`` (``decrypting.export_key``): each
+    envelope is then decrypted in memory as it streams, and the writers' temporary
+    files are sealed (``spool.Sealed``); ``target`` is the only place the answers go.
     """
     if not isinstance(options, ExportOptions):
         options = ExportOptions.from_dict(options)
@@ -342,6 +358,10 @@ def run_export(
     report = progress or (lambda done, total: None)
     zone, zone_name = time_zone_of(organisation, settings)
     versions = export_versions(session, form, options.version)
+    if key is None and form_is_encrypted(versions):
+        raise Problem("export.key_needed", form_id=form.form_id)
+    if key is not None:
+        spool_dir = Sealed(spool_dir)
     newest_tree = versions[0].field_tree
     language = match_language(options.lang, newest_tree.get("languages", []), newest_tree.get("default_language"))
     words = words_language(options.lang, language)
@@ -423,6 +443,7 @@ def run_export(
             Submission.attachments_expected,
             Submission.root_id,
             present,
+            *(envelope_columns() if key is not None else ()),
         )
         .where(*conditions)
         .order_by(Submission.id)
@@ -433,7 +454,8 @@ def run_export(
     try:
         if options.media:
             store = blobs or BlobStore(settings.blob_dir)
-            result.media_files = _write_media(session, output.media_zip(), store, conditions, lambda: report(0, total))
+            plain = [*conditions, has_copy()] if key is not None else conditions
+            result.media_files = _write_media(session, output.media_zip(), store, plain, lambda: report(0, total))
         main_layout = layouts[""]
         main_out = output.table(schema.name, main_layout, options.header)
         repeat_outs = {
@@ -447,6 +469,18 @@ def run_export(
         link_head, link_tail = _link_prefix(settings, organisation, options)
         main_row = main_layout.row
         repeats = RepeatsByVersion(session)
+        decryptor = None
+        if key is not None:
+            decryptor = Decryptor(
+                key,
+                blobs or BlobStore(settings.blob_dir),
+                repeats,
+                media_zip=output.media_zip() if options.media else None,
+                failure_table=lambda: output.plain_table(NOT_DECRYPTED[options.format], NOT_DECRYPTED_HEADER),
+                language=main_layout.language,
+                zone=zone,
+                version_names=version_names,
+            )
         children = schema.children
         write_main = main_out.write_row
         done = 0
@@ -468,20 +502,23 @@ def run_export(
                     if nested:
                         write_children(child, entry, child_key, out.count, link)
 
-        for (
-            submission_id,
-            version_id,
-            _copy,
-            instance_id,
-            received_at,
-            user_id,
-            app_user_id,
-            device_id,
-            review_state,
-            expected,
-            root_id,
-            present_count,
-        ), data in _submissions(session, query, repeats):
+        for row, data in _submissions(session, query, repeats, decryptor):
+            if data is None:
+                continue  # listed as not decrypted
+            (
+                submission_id,
+                version_id,
+                _copy,
+                instance_id,
+                received_at,
+                user_id,
+                app_user_id,
+                device_id,
+                review_state,
+                expected,
+                root_id,
+                present_count,
+            ) = row[:12]
             done += 1
             link = f"{link_head}{submission_id}{link_tail}"
             write_main(
@@ -505,6 +542,9 @@ def run_export(
             if done % PROGRESS_EVERY == 0:
                 report(done, total)
         result.submissions = done
+        if decryptor is not None:
+            result.not_decrypted = decryptor.failures
+            result.media_files += decryptor.media_files
         result.tables[main_out.name] = done
         for out in repeat_outs.values():
             result.tables[out.name] = out.count
@@ -528,19 +568,24 @@ class _RepeatOut:
         self.count = 0  # rows written: the next row's _index is count + 1
 
 
-def _submissions(session: Session, query, repeats: RepeatsByVersion):
+def _submissions(session: Session, query, repeats: RepeatsByVersion, decryptor: Decryptor | None = None):
     """``(row, flattened copy)`` for the rows of ``query``, streamed in id order.
 
     The query's first columns are the submission's id, its form version's id
     and its flattened copy as text. A copy that is missing or cannot be read is
     made again from the XML, which needs the connection: the stream is closed
     for it and read on after that submission (the same snapshot, so the same rows).
+    A decrypting export's rows carry their XML when they have no copy (``envelope_columns``):
+    the ``decryptor`` opens them in the stream (None: listed as not decrypted).
     """
     after = None
     while True:
         rows = stream_rows(session, query if after is None else query.where(Submission.id > after), READ_BATCH)
         for row in rows:
             data = _decoded(row[2])
+            if type(data) is not dict and decryptor is not None:
+                yield row, decryptor.open(row[0], row[1], row[3], row[4], row[-2], row[-1])
+                continue
             if type(data) is not dict:
                 rows.close()
                 yield row, _flatten_missing(session, row[0], repeats, row[1])

@@ -39,6 +39,7 @@ from ..config import Settings
 from ..db import Database, reading_session
 from ..models import ExportJob, Form, Organisation, User, utcnow
 from ..problems import Problem
+from .decrypting import form_is_encrypted
 from .export import ExportOptions, export_versions, run_export, time_zone_of
 from .flatten import ensure_flattened
 
@@ -78,8 +79,8 @@ def start_export(
     if parsed.new_only and requested_by is None:
         raise Problem("export.bad_option", option="new_only", value="without a requesting user")
     delete_expired_files(session, settings)
-    if parsed.version is not None:
-        export_versions(session, form, parsed.version)  # an unknown version is refused now, not in the thread
+    if form_is_encrypted(export_versions(session, form, parsed.version)):  # an unknown version is refused now too
+        raise Problem("export.key_needed", form_id=form.form_id)  # decrypted exports are streamed, never kept
     job = ExportJob(
         organisation_id=organisation.id,
         form_id=form.id,
@@ -260,7 +261,7 @@ def _job_dir(settings: Settings, job: ExportJob) -> Path:
     return settings.export_dir / str(job.id)
 
 
-def _file_name(form: Form, options: ExportOptions, organisation: Organisation, settings: Settings) -> str:
+def export_file_name(form: Form, options: ExportOptions, organisation: Organisation, settings: Settings) -> str:
     zone, _name = time_zone_of(organisation, settings)
     stamp = utcnow().astimezone(zone).strftime("%Y%m%d-%H%M%S")
     return f"{form.form_id}-{stamp}{options.suffix}"
@@ -319,7 +320,7 @@ def run_job(database: Database, settings: Settings, job_id: int) -> None:
             reporter = _Reporter(session, job)
             ensure_flattened(session, form, progress=lambda: reporter(0, 1))
             directory.mkdir(parents=True, exist_ok=True)
-            name = _file_name(form, options, organisation, settings)
+            name = export_file_name(form, options, organisation, settings)
             partial = directory / f".{name}.partial"
             with reading_session(settings) as reader:
                 result = run_export(

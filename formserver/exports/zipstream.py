@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import queue as _queue
 import struct
-import tempfile
 import threading
 import time
 import zlib
+
+from .spool import temporary_file
 
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
 _DESCRIPTOR = struct.Struct("<IIQQ")
@@ -302,7 +303,7 @@ class ZipEntry:
             archive._local_header(self._name, self._flags)
             self._sink = archive._out
         else:
-            self._spool = tempfile.TemporaryFile(dir=archive._spool_dir, prefix="zip-entry-")
+            self._spool = temporary_file(archive._spool_dir, "zip-entry-")
             archive._spooled.append(self)
             self._sink = self._spool.write
 

@@ -4,18 +4,25 @@ The page works without JavaScript (the form posts, the list shows each job's
 state); ``static/app.js`` turns the start into a JSON request and polls the
 progress endpoint to move the progress bar. Same session and CSRF rules as
 every other page.
+
+An encrypted form's export asks for the passphrase (or the private key file)
+and is not a job: it is decrypted while it streams to the person who asked,
+and kept nowhere (``exports/streamed.py``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Response, current_app, jsonify, redirect, render_template, request, send_file, stream_with_context, url_for
 from sqlalchemy import select
 
 from .. import audit
 from ..db import request_session
 from ..exports import jobs
+from ..exports.decrypting import export_key, form_is_encrypted
+from ..exports.export import ExportOptions
+from ..exports.streamed import stream_export
 from ..models import ExportJob, Form, Organisation, User
 from ..problems import Problem
 from .access import form_in, job_in, org_route
@@ -96,6 +103,7 @@ def export_form_page(organisation: Organisation, form_id: str):
         "export_form.html",
         organisation=organisation,
         form=form,
+        encrypted=form_is_encrypted(form.versions),
         jobs=jobs_list,
         requesters=_requesters(jobs_list),
         progress={j.id: _job_json(organisation, j) for j in jobs_list},
@@ -112,6 +120,8 @@ def start_export(organisation: Organisation, form_id: str):
         if wants_json():
             return jsonify(error=message), 400
         return refuse(message, url_for("web.export_form_page", slug=organisation.slug, form_id=form.form_id))
+    if form_is_encrypted(form.versions):
+        return _decrypted_export(organisation, form, options)
     session = request_session()
     settings = current_app.extensions["formserver.settings"]
     try:
@@ -151,3 +161,36 @@ def export_download(organisation: Organisation, job_id: int):
     session.commit()
     response = send_file(path, as_attachment=True, download_name=job.file_name or path.name, conditional=False, etag=False, max_age=0)
     return private_headers(response, job.file_name or path.name)
+
+
+PEM_LIMIT = 64 * 1024  # a 4096-bit PEM is about 3 KB
+
+
+def _decrypted_export(organisation: Organisation, form: Form, options: dict):
+    """Open the key now (a wrong passphrase is said at once), then stream the decrypted export."""
+    session = request_session()
+    settings = current_app.extensions["formserver.settings"]
+    back = url_for("web.export_form_page", slug=organisation.slug, form_id=form.form_id)
+    upload = request.files.get("private_key")
+    pem = upload.stream.read(PEM_LIMIT) if upload and upload.filename else None
+    try:
+        parsed = ExportOptions.from_dict(options)
+        if parsed.new_only:
+            raise Problem("export.bad_option", option="new_only", value="with decryption")
+        key = export_key(session, form, passphrase=request.form.get("passphrase") or None, private_pem=pem)
+    except Problem as problem:
+        session.rollback()
+        return refuse(problem_text(problem), back, status=problem.status)
+    user = signed_in_user()
+    name = jobs.export_file_name(form, parsed, organisation, settings)
+    audit.record(
+        session, "export.create", organisation=organisation, user=user, target=form.form_id, decrypted=True,
+        **{k: v for k, v in parsed.to_dict().items() if v not in (None, False)},
+    )
+    session.commit()
+    chunks = stream_export(
+        settings, organisation.id, form.id, parsed, key, requested_by_id=user.id if user else None,
+        file_stem=name.split(".")[0],
+    )
+    response = Response(stream_with_context(chunks), mimetype="application/octet-stream")
+    return private_headers(response, name)

@@ -8,8 +8,8 @@ temporary file for the end of the sheet, where their element goes.
 
 from __future__ import annotations
 
+import io
 import re
-import tempfile
 from typing import Iterable, Sequence
 from urllib.parse import quote as _quote
 
@@ -26,6 +26,7 @@ from .cells import (
     text_cell,
     value_cell,
 )
+from ..spool import temporary_file
 from .rows import Profile
 from .styles import STYLE_ATTRIBUTES
 
@@ -321,8 +322,8 @@ class _LinkSpool:
 
     def append(self, link: tuple[str, str]) -> None:
         if self._file is None:
-            self._file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n", dir=self._spool_dir,
-                                                prefix="sheet-links-")
+            spool = temporary_file(self._spool_dir, "sheet-links-")
+            self._file = io.TextIOWrapper(spool, encoding="utf-8", newline="\n")
         self._file.write(f"{link[0]} {link[1]}\n")
         self._count += 1
 
