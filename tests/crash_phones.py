@@ -266,29 +266,56 @@ def crash_round(
         fleet.wait()
     acknowledged = [one for one in fleet.households if one.answered]
     unanswered = [one for one in fleet.households if not one.complete]
-    with _database(settings) as database:
-        orphans_after_kill = _orphans(integrity.check(database, orphan_age=0))
-    with running_server(environment, workers=None, log=logs / f"server-{seed}-after.log", timeout=60) as (base, _):
-        resend_failures = fleet.send_again(base + prefix)
     problems = [f"answered before the kill: {answer}" for answer in fleet.answers]
-    problems += [f"a resend failed: {failure}" for failure in resend_failures]
-    stored = _stored(settings)
+    after_kill = _look(settings, fleet.households, acknowledged, problems, "after the kill")
+    with running_server(environment, workers=None, log=logs / f"server-{seed}-after.log", timeout=60) as (base, _):
+        problems += [f"a resend failed: {failure}" for failure in fleet.send_again(base + prefix)]
+    after_resends = _look(settings, fleet.households, acknowledged, problems, "after the resends")
+    incomplete = [one for one in unanswered if not (one.complete and after_resends.stored.complete(one))]
+    problems += [f"sent again but not complete: {one.instance_id}" for one in incomplete]
     problems += [f"left in the spool: {path.name}" for path in settings.spool_dir.glob("*")]
-    counts = _compare(fleet.households, acknowledged, unanswered, stored, problems)
-    with _database(settings) as database:
-        report = integrity.check(database, orphan_age=0)  # the server is stopped: nothing is arriving
-        problems += [str(finding) for finding in report.findings if finding.kind != integrity.ORPHAN]
-        orphans_after_retries = len(_orphans(report))
-        integrity.repair(database, report, orphan_age=0)
-        orphans_after_repair = len(_orphans(integrity.check(database, orphan_age=0)))
+    orphans_after_repair = _repair(settings, after_resends.report)
     if orphans_after_repair:
         problems.append(f"{orphans_after_repair} orphans left after the repair")
+    lost = after_kill.lost | after_resends.lost
     return Round(
-        seconds, processes, len(fleet.households), len(acknowledged), *counts, len(unanswered),
-        sum(one.complete and stored.complete(one) for one in unanswered),
-        len(orphans_after_kill), sum(not f.what.startswith("blobs/tmp/") for f in orphans_after_kill),
-        orphans_after_retries, orphans_after_repair, problems,
+        seconds, processes, len(fleet.households), len(acknowledged), len(acknowledged) - len(lost), len(lost),
+        max(after_kill.duplicated, after_resends.duplicated), len(unanswered), len(unanswered) - len(incomplete),
+        len(after_kill.orphans), sum(not orphan.what.startswith("blobs/tmp/") for orphan in after_kill.orphans),
+        len(after_resends.orphans), orphans_after_repair, problems,
     )  # fmt: skip
+
+
+@dataclass
+class _Look:
+    """What the database and the blob store hold at one moment, against what the phones were told."""
+
+    stored: Stored
+    report: integrity.Report  # with no age limit: the server is down, nothing is arriving
+    lost: set[str]  # instanceIDs acknowledged, not stored once with every file answered 201
+    duplicated: int
+
+    @property
+    def orphans(self) -> list[integrity.Finding]:
+        return [finding for finding in self.report.findings if finding.kind == integrity.ORPHAN]
+
+
+def _look(settings: Settings, households, acknowledged, problems: list[str], when: str) -> _Look:
+    """Look with the server down; a line in ``problems`` for each thing wrong: a row whose file is missing
+    or other than its sha256 says, an acknowledged household lost, a duplicate."""
+    with _database(settings) as database:
+        report = integrity.check(database, orphan_age=0)
+    problems += [f"{when}: {finding}" for finding in report.findings if finding.kind != integrity.ORPHAN]
+    stored = _stored(settings)
+    lost, duplicated = _compare(households, acknowledged, stored, problems, when)
+    return _Look(stored, report, lost, duplicated)
+
+
+def _repair(settings: Settings, report: integrity.Report) -> int:
+    """``integrity.repair`` with no age limit (the server is stopped); the orphans left after it."""
+    with _database(settings) as database:
+        integrity.repair(database, report, orphan_age=0)
+        return sum(finding.kind == integrity.ORPHAN for finding in integrity.check(database, orphan_age=0).findings)
 
 
 @contextlib.contextmanager
@@ -299,9 +326,6 @@ def _database(settings: Settings):
     finally:
         database.dispose()
 
-
-def _orphans(report: integrity.Report) -> list[integrity.Finding]:
-    return [finding for finding in report.findings if finding.kind == integrity.ORPHAN]
 
 
 @dataclass
@@ -338,21 +362,19 @@ def _stored(settings: Settings) -> Stored:
     return Stored(rows, files, len(attachments), conflicts)
 
 
-def _compare(households, acknowledged, unanswered, stored: Stored, problems: list[str]) -> tuple[int, int, int]:
-    """(stored, lost, duplicated) of the acknowledged households; a line in ``problems`` for each wrong."""
-    stored_well = lost = 0
+def _compare(households, acknowledged, stored: Stored, problems: list[str], when: str) -> tuple[set[str], int]:
+    """The acknowledged households not stored exactly once with every file they were answered 201 for
+    (their instanceIDs), and how many rows are duplicated; a line in ``problems`` for each."""
+    lost = set()
     for one in acknowledged:
         files = stored.once(one)
-        if files is not None and all(files.get(name) == sha256 for name, sha256 in one.acknowledged.items()):
-            stored_well += 1
-        else:
-            lost += 1
-            problems.append(f"acknowledged {one.instance_id} stored as {stored.rows.get(one.instance_id)} with {files}")
+        if files is None or any(files.get(name) != sha256 for name, sha256 in one.acknowledged.items()):
+            lost.add(one.instance_id)
+            problems.append(f"{when}: acknowledged {one.instance_id} stored as {stored.rows.get(one.instance_id)} with {files}")
     duplicated = sum(len(rows) - 1 for rows in stored.rows.values() if len(rows) > 1)
     duplicated += stored.file_rows - sum(len(files) for files in stored.files.values()) + stored.conflicts
     if duplicated:
-        problems.append(f"{duplicated} duplicated rows or conflicts")
+        problems.append(f"{when}: {duplicated} duplicated rows or conflicts")
     known = {one.instance_id for one in households}
-    problems += [f"stored but never sent: {instance_id}" for instance_id in stored.rows.keys() - known]
-    problems += [f"sent again but not complete: {one.instance_id}" for one in unanswered if not stored.complete(one)]
-    return stored_well, lost, duplicated
+    problems += [f"{when}: stored but never sent: {instance_id}" for instance_id in stored.rows.keys() - known]
+    return lost, duplicated
