@@ -1,17 +1,19 @@
-"""Phones on weak links against a real ``formserver serve``: slow and stalled uploads must never stop the others.
+"""Phones on weak links, and a server killed under phones, against a real ``formserver serve`` (issue #12).
 
     .venv/bin/python bench/crash.py [--databases sqlite postgresql] [--stalled 100] [--slow 100]
                                     [--rate 1024] [--idle 10] [--seconds 20] [--phones 4]
     .venv/bin/python bench/crash.py --stalled 40 --slow 40     # issue #12 as it was found
+    .venv/bin/python bench/crash.py --kill-rounds 5 [--phones 32] [--seconds 20]
 
-For each database it makes a fresh database and a device account as bench/ingest.py does, and
-starts ``formserver serve`` with its defaults and ``FORMSERVER_UPLOAD_IDLE_SECONDS=--idle``. Then
-``--stalled`` uploads send their headers and half of a household submission and stop, as a phone
-does when the signal drops; ``--slow`` uploads send theirs at ``--rate`` bytes a second (about
-``--seconds`` of upload each, the household's notes made long). Meanwhile ``--phones`` other
-Collect-like phones, each on its own keep-alive connection, send households (``HEAD`` then
-``POST /submission``) for ``--seconds``, and a new phone asks ``HEAD /submission`` on a
-connection of its own every half second.
+Two modes, each on a fresh database per database kind (per round, when killing) with a device
+account, as bench/ingest.py makes them, and ``formserver serve`` with its defaults.
+
+Weak links (the default): ``FORMSERVER_UPLOAD_IDLE_SECONDS=--idle``; ``--stalled`` uploads send
+their headers and half of a household submission and stop, as a phone does when the signal drops;
+``--slow`` uploads send theirs at ``--rate`` bytes a second (about ``--seconds`` of upload each, the
+household's notes made long). Meanwhile ``--phones`` (4) other Collect-like phones, each on its own
+keep-alive connection, send households (``HEAD`` then ``POST /submission``) for ``--seconds``, and
+a new phone asks ``HEAD /submission`` on a connection of its own every half second.
 
 Printed: how many of the other phones' requests were answered, and how long a new phone's HEAD and
 a submission took (p50, p95, max); how the slow uploads ended (201) and how long they took; how the
@@ -20,11 +22,23 @@ stalled ones ended (408) and how long after their last byte; the threads of the 
 (PostgreSQL, after the other phones), and its memory; then the check:
 every slow upload and every acknowledged submission stored once, no stalled one stored, and no
 file left in the spool folder.
+
+Kill rounds (``--kill-rounds N``, instead of the weak links): N rounds per database, each as
+tests/crash_phones.py runs it. ``--phones`` (32) Collect-like phones send households, a third
+with a 1–3 MB photo, half of those with a second photo in a POST of its own (``*isIncomplete*``);
+at a random moment of ``--seconds`` every process of the server is stopped and killed with
+SIGKILL; the server starts again and each phone sends again what was not answered 201.
+Printed per round: when the kill came, households acknowledged (answered 201) before it, stored
+(exactly once, with every file they were answered 201 for, byte for byte by sha256), lost,
+duplicated, sent again and completed; orphan files (no row refers to them) with the server down
+after the kill, after the resends, and after ``integrity.repair`` with no age limit; then ok or
+what is wrong. tests/test_crash_safety.py is the short variant.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import itertools
@@ -44,7 +58,9 @@ from ingest import (  # noqa: E402
     rss_bytes, verify,
 )
 
-from tests.servers import process_tree, running_server  # noqa: E402
+from formserver.config import Settings  # noqa: E402
+from tests.crash_phones import PHOTO_FORM, crash_round  # noqa: E402
+from tests.servers import process_tree, running_server, server_environment  # noqa: E402
 from tests.slow_phones import Upload, Uploads, post_request  # noqa: E402
 
 
@@ -148,16 +164,21 @@ class OtherPhones:
             thread.join()
 
 
-def run_one(kind: str, args: argparse.Namespace) -> bool:
-    rng = random.Random(12)
+@contextlib.contextmanager
+def installation(kind: str, args: argparse.Namespace, form: tuple[bytes, str] | None = None):
+    """A data folder and a fresh database with a form and a device account of ``bench``: (settings, environment, token)."""
     with tempfile.TemporaryDirectory(prefix="bench-crash-") as tmp, fresh_database(kind, args.postgresql_url, Path(tmp)) as url:
         folder = Path(tmp)
-        token = prepare(url, folder)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
-        env.update(
-            FORMSERVER_DATABASE_URL=url, FORMSERVER_DATA_DIR=str(folder), FORMSERVER_SECRET_KEY="bench",
-            FORMSERVER_VALIDATE_WITH_JAVA="0", FORMSERVER_UPLOAD_IDLE_SECONDS=str(args.idle),
-        )
+        token = prepare(url, folder, form)
+        settings = Settings(data_dir=folder, database_url=url, secret_key="bench", validate_with_java=False)
+        yield settings, server_environment(settings), token
+
+
+def run_one(kind: str, args: argparse.Namespace) -> bool:
+    rng = random.Random(12)
+    with installation(kind, args) as (settings, env, token):
+        folder, url = settings.data_dir, settings.database_url
+        env["FORMSERVER_UPLOAD_IDLE_SECONDS"] = str(args.idle)
         with running_server(env, workers=None, log=folder / "server.log", timeout=60) as (base, pid):
             port = int(base.rsplit(":", 1)[1])
             host, path = f"127.0.0.1:{port}", f"/key/{token}/o/bench/submission"
@@ -207,6 +228,34 @@ def run_one(kind: str, args: argparse.Namespace) -> bool:
         return ok
 
 
+KILL_COLUMNS = ("round", "kill at", "acknowledged", "stored", "lost", "duplicated", "sent again", "completed",
+                "orphans after kill (blobs)", "after resends", "after repair", "check")
+
+
+def kill_rounds(kind: str, args: argparse.Namespace) -> bool:
+    """``--kill-rounds`` rounds on fresh databases of this kind, a table row each; True when every one was safe."""
+    print(f"{kind}: {args.phones} phones, killed at a random moment of {args.seconds:g} s")
+    print("| " + " | ".join(KILL_COLUMNS) + " |")
+    print("| " + " | ".join("---" if n < 2 or n == len(KILL_COLUMNS) - 1 else "---:" for n in range(len(KILL_COLUMNS))) + " |")
+    rng = random.Random(f"{kind}-kill")
+    ok = True
+    for number in range(1, args.kill_rounds + 1):
+        with installation(kind, args, (PHOTO_FORM, "household_photos.xlsx")) as (settings, environment, token):
+            result = crash_round(
+                settings, environment, f"/key/{token}/o/bench", phones=args.phones,
+                kill_after=rng.uniform(1, args.seconds), seed=number, logs=settings.data_dir,
+            )  # fmt: skip
+        cells = (
+            number, f"{result.seconds:.1f} s", result.acknowledged, result.stored, result.lost, result.duplicated,
+            result.unanswered, result.completed, f"{result.orphans_after_kill} ({result.orphan_blobs_after_kill})",
+            result.orphans_after_retries, result.orphans_after_repair,
+            "ok" if not result.problems else "FAILED: " + "; ".join(result.problems[:5]),
+        )
+        print("| " + " | ".join(str(cell) for cell in cells) + " |", flush=True)
+        ok = ok and not result.problems
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"])
@@ -214,12 +263,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow", type=int, default=100, help="uploads that trickle in")
     parser.add_argument("--rate", type=int, default=1024, help="bytes a second of a slow upload")
     parser.add_argument("--idle", type=int, default=10, help="FORMSERVER_UPLOAD_IDLE_SECONDS for the server")
-    parser.add_argument("--seconds", type=float, default=20, help="how long the other phones send")
-    parser.add_argument("--phones", type=int, default=4, help="other phones sending households meanwhile")
+    parser.add_argument("--seconds", type=float, default=20,
+                        help="how long the other phones send; with --kill-rounds, the kill comes at a random moment of it")
+    parser.add_argument("--phones", type=int, help="phones sending households (default: 4 beside the weak links, "
+                        "32 in the kill rounds)")
+    parser.add_argument("--kill-rounds", type=int, default=0,
+                        help="instead of the weak links, this many rounds per database of a server killed under phones")
     parser.add_argument("--postgresql-url", default=os.environ.get("FORMSERVER_BENCH_POSTGRESQL_URL", DEFAULT_PG))
     args = parser.parse_args(argv)
+    if args.phones is None:
+        args.phones = 32 if args.kill_rounds else 4
     print(f"machine: {machine()}")
-    results = [run_one(kind, args) for kind in args.databases]
+    mode = kill_rounds if args.kill_rounds else run_one
+    results = [mode(kind, args) for kind in args.databases]
     return 0 if all(results) else 1
 
 

@@ -175,8 +175,9 @@ def fresh_database(kind: str, postgresql_url: str, folder: Path):
         admin.dispose()
 
 
-def prepare(url: str, folder: Path) -> str:
-    """Migrate, load the form, make a device account; return its token."""
+def prepare(url: str, folder: Path, form: tuple[bytes, str] | None = None) -> str:
+    """Migrate, load the form (the household form unless given as (XLSForm, file name)), make a device account
+    of the organisation ``bench``; return its token."""
     from formserver import accounts, appusers, forms, migrate
     from formserver.config import Settings
     from formserver.db import Database
@@ -187,7 +188,8 @@ def prepare(url: str, folder: Path) -> str:
     migrate.upgrade(database.engine)
     with database.session_scope() as session:
         organisation = accounts.create_organisation(session, "bench", "เครือข่ายทดสอบ")
-        forms.add_form_version(session, BlobStore(settings.blob_dir), organisation, household_form(), "household_bench.xlsx")
+        content, name = form or (household_form(), "household_bench.xlsx")
+        forms.add_form_version(session, BlobStore(settings.blob_dir), organisation, content, name)
         token = appusers.create_app_user(session, organisation, "bench phone").token
     database.dispose()
     return token

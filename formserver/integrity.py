@@ -21,6 +21,9 @@ copies that differ, lets ``exports.jobs.recover`` fail dead export jobs and remo
 files, and removes orphans older than ``ORPHAN_AGE``: a blob is renamed into place
 before its row commits, so a younger one may belong to a submission being stored.
 ``remove_old_orphans`` is also what ``formserver serve`` runs before serving.
+
+Each takes ``orphan_age`` (seconds, ``ORPHAN_AGE`` unless told): a smaller one is safe only
+when no server is running, as after a crash test has stopped its server (bench/crash.py).
 """
 
 from __future__ import annotations
@@ -109,7 +112,7 @@ class Orphan:
 # --------------------------------------------------------------------------- the check
 
 
-def check(database: Database) -> Report:
+def check(database: Database, *, orphan_age: float = ORPHAN_AGE) -> Report:
     """Look at everything (see the module's docstring); change nothing."""
     settings = database.settings
     at = migrate.pending(database.engine)
@@ -119,7 +122,7 @@ def check(database: Database) -> Report:
     with reading_session(settings) as reader:
         references = _references(reader)
         export_jobs = {job.id: job for job in reader.scalars(select(ExportJob))}
-        files = [orphan.finding(settings) for orphan in listing.orphans(references, export_jobs)]
+        files = [orphan.finding(settings) for orphan in listing.orphans(references, export_jobs, orphan_age)]
         files += _half_finished_exports(settings, listing, export_jobs)
         submissions, count = _submission_findings(reader)
     blobs = _blob_findings(settings, references)  # the longest part, outside the snapshot
@@ -250,13 +253,13 @@ class _Listing:
             if job_id is not None:
                 self.job_files += [(job_id, path) for path in _files(entry)]
 
-    def orphans(self, references, export_jobs: dict[int, ExportJob]) -> list[Orphan]:
+    def orphans(self, references, export_jobs: dict[int, ExportJob], orphan_age: float) -> list[Orphan]:
         found = [
             Orphan(path, self._age(path), blob=sha256 is not None)
             for path, sha256 in self.blobs
             if sha256 is None or sha256 not in references
         ]
-        found += [Orphan(path, age) for path in self.temporary if (age := self._age(path)) > ORPHAN_AGE]
+        found += [Orphan(path, age) for path in self.temporary if (age := self._age(path)) > orphan_age]
         for entry, job_id in self.exports:
             if job_id not in export_jobs:
                 found.append(Orphan(entry, self._age(entry)))
@@ -296,16 +299,16 @@ def _is_blob_path(blobs: BlobStore, path: Path) -> bool:
         return False
 
 
-def remove_old_orphans(settings: Settings) -> list[Orphan]:
-    """Remove the orphan files older than ``ORPHAN_AGE``; return them (``formserver serve`` at start, and repairs)."""
+def remove_old_orphans(settings: Settings, orphan_age: float = ORPHAN_AGE) -> list[Orphan]:
+    """Remove the orphan files older than ``orphan_age``; return them (``formserver serve`` at start, and repairs)."""
     listing = _Listing(settings)
     with reading_session(settings) as reader:
         export_jobs = {job.id: job for job in reader.scalars(select(ExportJob))}
-        orphans = listing.orphans(_references(reader), export_jobs)
-    return [orphan for orphan in orphans if orphan.age > ORPHAN_AGE and _remove(settings, orphan)]
+        orphans = listing.orphans(_references(reader), export_jobs, orphan_age)
+    return [orphan for orphan in orphans if orphan.age > orphan_age and _remove(settings, orphan, orphan_age)]
 
 
-def _remove(settings: Settings, orphan: Orphan) -> bool:
+def _remove(settings: Settings, orphan: Orphan, orphan_age: float = ORPHAN_AGE) -> bool:
     """Remove an orphan; a blob only if nobody put it back in place meanwhile. True when it is gone."""
     try:
         if orphan.path.is_dir():
@@ -318,7 +321,7 @@ def _remove(settings: Settings, orphan: Orphan) -> bool:
             # was moved is fresh, that upload won the race, and the file goes back.
             aside = BlobStore(settings.blob_dir).root / "tmp" / f"orphan-{orphan.path.name}"
             os.replace(orphan.path, aside)
-            if time.time() - aside.stat().st_mtime <= ORPHAN_AGE:
+            if time.time() - aside.stat().st_mtime <= orphan_age:
                 os.replace(aside, orphan.path)
                 return False
             aside.unlink()
@@ -330,7 +333,7 @@ def _remove(settings: Settings, orphan: Orphan) -> bool:
 # --------------------------------------------------------------------------- repairs
 
 
-def repair(database: Database, report: Report) -> Repairs:
+def repair(database: Database, report: Report, *, orphan_age: float = ORPHAN_AGE) -> Repairs:
     """Mend what can be mended without touching a submission's XML or its files (see the module's docstring)."""
     if not report.complete:
         return Repairs([], [], list(report.findings))
@@ -344,7 +347,7 @@ def repair(database: Database, report: Report) -> Repairs:
         with database.session_scope() as session:
             jobs.recover(session, settings=settings)
     if ORPHAN in kinds:
-        remove_old_orphans(settings)
+        remove_old_orphans(settings, orphan_age)
     done = [f"rebuilt the flattened copy of {finding.what}" for finding in stale]
     kept, remaining = [], []
     now = time.time()
@@ -353,8 +356,9 @@ def repair(database: Database, report: Report) -> Repairs:
             done.append(f"removed {finding.kind} {finding.what}")
         elif finding.kind != FLATTENED:
             remaining.append(finding)
-            if finding.kind == ORPHAN and _age_of(settings.data_dir / finding.what, now) <= ORPHAN_AGE:
-                kept.append(f"{finding}: younger than 24 hours, it may belong to a submission being stored")
+            if finding.kind == ORPHAN and _age_of(settings.data_dir / finding.what, now) <= orphan_age:
+                younger = "24 hours" if orphan_age == ORPHAN_AGE else _age(orphan_age)
+                kept.append(f"{finding}: younger than {younger}, it may belong to a submission being stored")
     return Repairs(done, kept, remaining)
 
 

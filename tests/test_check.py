@@ -320,6 +320,24 @@ def test_an_old_orphan_sent_again_by_a_phone_is_not_removed_under_it(installatio
     assert integrity._remove(settings, orphan) is False and path.exists()
 
 
+def test_with_no_age_limit_the_check_finds_and_the_repair_removes_what_a_kill_left_a_moment_ago(
+    installation, database, blobs
+):
+    """What a crash test does once it has stopped its server (tests/crash_phones.py); never with a server running."""
+    blob = blobs.path(blobs.put_bytes(b"photo renamed into place, its row never committed").sha256)
+    temporary = blobs.root / "tmp" / "upload-cut-off"
+    temporary.write_bytes(b"half a photo")
+    blob_name = f"blobs/{blob.relative_to(blobs.root)}"
+    assert [finding.what for finding in integrity.check(database).findings] == [blob_name]  # the upload may be arriving
+    report = integrity.check(database, orphan_age=0)
+    assert sorted(finding.what for finding in report.findings) == [blob_name, "blobs/tmp/upload-cut-off"]
+    repairs = integrity.repair(database, report, orphan_age=0)
+    assert repairs.remaining == [] and repairs.kept == [] and len(repairs.done) == 2
+    assert not blob.exists() and not temporary.exists()
+    assert blob_path(blobs, PHOTO).exists() and blob_path(blobs, LOGO).exists()
+    assert integrity.check(database, orphan_age=0).findings == []
+
+
 # --------------------------------------------------------------------------- backups
 
 
