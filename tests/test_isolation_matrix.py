@@ -35,9 +35,11 @@ table runs against one world built once for the module.
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -394,12 +396,23 @@ class Answer:
 
     @property
     def seen(self) -> bytes:
-        """All a requester gets to read (the session cookie is their own)."""
+        """All a requester gets to read (the session cookie is their own), a zip's files unpacked."""
         head = "\n".join(f"{k}: {v}" for k, v in self.headers if k.lower() != "set-cookie")
-        return head.encode() + b"\n" + self.body
+        return head.encode() + b"\n" + self.body + b"\n" + unzipped(self.body)
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+
+def unzipped(body: bytes) -> bytes:
+    """The names and contents of the files of a zip (an export), or nothing if it is no zip."""
+    if not body.startswith(b"PK\x03\x04"):
+        return b""
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            return b"\n".join(name.encode() + b"\n" + archive.read(name) for name in archive.namelist())
+    except zipfile.BadZipFile:
+        return b""
 
 
 def web_asker(app: Flask, matrix: Matrix, requester: Requester) -> Callable[[Request], Answer]:

@@ -19,12 +19,13 @@ import orjson
 from flask import Response, current_app, request, stream_with_context
 from sqlalchemy import func, select
 
+from .. import central
+from ..central import SUPERSEDED, record_key, submitter_id
 from ..db import reading_session, request_session
 from ..exports.flatten import flatten
 from ..models import AppUser, FormVersion, Organisation, Submission, SubmissionAttachment, User
 from . import json
 from .access import form_in, project_route
-from .auth import actor_id
 from .errors import ApiError
 from .forms import current_version
 from .odata_filter import parse_filter
@@ -159,7 +160,7 @@ def table_rows(organisation: Organisation, xml_form_id: str, table_name: str):
         served, last, more = 0, None, False
         with reading_session(settings) as session:
             for row in session.execute(query).yield_per(500):
-                key = first_instance_id_text(row.instance_id)
+                key = record_key(row.instance_id)
                 data = row.data if row.data is not None else _flattened(session, row.current_pk, tree)
                 data = jsonlib.loads(data) if isinstance(data, str) else data
                 produced = list(_rows(maker, known[table_name], key, data, row, names))
@@ -183,17 +184,13 @@ def table_rows(organisation: Organisation, xml_form_id: str, table_name: str):
     return Response(stream_with_context(generate()), content_type=ODATA_JSON)
 
 
-def first_instance_id_text(instance_id: str) -> str:
-    return instance_id.split("~superseded-", 1)[0]
-
-
 def _flattened(session, submission_pk: int, tree: dict) -> dict:
     return flatten(session.scalar(select(Submission.xml).where(Submission.id == submission_pk)), tree)
 
 
 def _rows(maker: RowMaker, table, key: str, data: dict, row, names: dict):
     if table.parent is None:
-        submitter = actor_id(row.submitter_user_id, row.submitter_app_user_id)
+        submitter = submitter_id(row.submitter_user_id, row.submitter_app_user_id)
         edits = row.edits
         system = {
             "submissionDate": json.iso(row.submitted_at),
@@ -203,7 +200,7 @@ def _rows(maker: RowMaker, table, key: str, data: dict, row, names: dict):
             "attachmentsPresent": row.present,
             "attachmentsExpected": row.attachments_expected,
             "status": None,
-            "reviewState": json.CENTRAL_REVIEW.get(row.review_state) or ("edited" if edits else None),
+            "reviewState": central.review_state(row.review_state, edits),
             "deviceId": row.device_id,
             "edits": edits,
             "formVersion": row.version,
@@ -233,7 +230,7 @@ def _names(organisation: Organisation) -> dict:
     session = request_session()
     apps = session.execute(select(AppUser.id, AppUser.name).where(AppUser.organisation_id == organisation.id)).all()
     people = session.execute(select(User.id, User.email)).all()
-    return {**{actor_id(None, i): n for i, n in apps}, **{i: e for i, e in people}}
+    return {**{submitter_id(None, i): n for i, n in apps}, **{i: e for i, e in people}}
 
 
 def _after(form, token: str | None) -> int | None:
@@ -247,7 +244,7 @@ def _after(form, token: str | None) -> int | None:
     found = request_session().scalar(
         select(Submission.id).where(
             Submission.form_id == form.id, Submission.root_id.is_(None),
-            (Submission.instance_id == key) | Submission.instance_id.startswith(key + "~superseded-", autoescape=True),
+            (Submission.instance_id == key) | Submission.instance_id.startswith(key + SUPERSEDED, autoescape=True),
         )
     )
     if found is None:

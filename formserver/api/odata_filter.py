@@ -13,9 +13,8 @@ from datetime import date, datetime, time, timezone
 from sqlalchemy import and_, false, not_, or_
 
 from ..models import Submission
-from .auth import APP_USER_IDS
+from ..central import DEVICE_ACCOUNT_IDS, OUR_REVIEW
 from .errors import ApiError
-from .json import OUR_REVIEW
 from .records import EDITS, FIRST
 
 _TOKEN = re.compile(r"\s*(\(|\)|'(?:[^']|'')*'|[^\s()]+)")
@@ -111,8 +110,8 @@ def _submitter(literal: str):
     if not literal.isdigit():
         raise ApiError(501.1, feature=f"the $filter value {literal}")
     number = int(literal)
-    if number > APP_USER_IDS:
-        return FIRST.submitter_app_user_id == number - APP_USER_IDS
+    if number > DEVICE_ACCOUNT_IDS:
+        return FIRST.submitter_app_user_id == number - DEVICE_ACCOUNT_IDS
     return and_(FIRST.submitter_user_id == number, FIRST.submitter_app_user_id.is_(None)) if number else false()
 
 
