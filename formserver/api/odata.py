@@ -164,7 +164,8 @@ def table_rows(organisation: Organisation, xml_form_id: str, table_name: str):
                 data = row.data if row.data is not None else _flattened(session, row.current_pk, tree)
                 data = jsonlib.loads(data) if isinstance(data, str) else data
                 produced = list(_rows(maker, known[table_name], key, data, row, names))
-                if options["top"] is not None and served + len(produced) > options["top"] and served:
+                # A page holds whole records, at least one (its repeat rows may be more than $top) unless $top=0.
+                if options["top"] is not None and served + len(produced) > options["top"] and (served or not options["top"]):
                     more = True
                     break
                 for item in produced:
