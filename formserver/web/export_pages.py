@@ -9,6 +9,7 @@ every other page.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 
 from flask import current_app, jsonify, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
@@ -16,11 +17,13 @@ from sqlalchemy import select
 from .. import audit
 from ..db import request_session
 from ..exports import jobs
+from ..exports.export import time_zone_of
 from ..models import ExportJob, Form, Organisation, User
 from ..problems import Problem
 from .access import form_in, job_in, org_route
 from .auth import signed_in_user, wants_json
 from .download import private_headers, refuse
+from .phones import base_url
 from ..translations import N_
 from .i18n import _, current_language, flash_text, problem_text
 
@@ -88,6 +91,20 @@ def exports_page(organisation: Organisation):
     )
 
 
+def connect_tools(organisation: Organisation, form: Form) -> dict:
+    """What the "Connect Excel / Power BI / R / Python" box shows: the addresses as this browser reached
+    the server, whether that is https (Excel, Power BI and R sign in with Basic, refused over http), the
+    signed-in person's e-mail address and the organisation's time zone."""
+    base = base_url()
+    return {
+        "base": base,
+        "odata": f"{base}/v1/projects/{organisation.id}/forms/{quote(form.form_id, safe='')}.svc",
+        "secure": request.is_secure,
+        "email": signed_in_user().email,
+        "time_zone": time_zone_of(organisation, current_app.extensions["formserver.settings"])[1],
+    }
+
+
 @org_route("/forms/<form_id>/export", "export.create", methods=["GET"])
 def export_form_page(organisation: Organisation, form_id: str):
     form = form_in(organisation, form_id)
@@ -99,6 +116,7 @@ def export_form_page(organisation: Organisation, form_id: str):
         jobs=jobs_list,
         requesters=_requesters(jobs_list),
         progress={j.id: _job_json(organisation, j) for j in jobs_list},
+        connect=connect_tools(organisation, form),
     )
 
 
