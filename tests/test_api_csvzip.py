@@ -77,6 +77,10 @@ def test_an_edited_record_keeps_its_key_and_counts_its_edits(api):
     assert (row["KEY"], row["meta-instanceID"], row["name"]) == ("uuid:hillnet-1", "uuid:hillnet-1-edit", "สมชาย ใจดี")
     assert (row["Edits"], row["ReviewState"], row["DeviceID"]) == ("1", "edited", "collect:test")
     assert {m["PARENT_KEY"] for m in read["intake-member.csv"]} == {"uuid:hillnet-1"}
+    for review, rows in (("edited", 1), ("null", 0)):
+        query = {"$filter": f"__system/reviewState eq {review}", "attachments": "false"}
+        _names, read = tables(client.get(_zip_of(web), query_string=query, headers=tokens["viewer"]).data)
+        assert len(read["intake.csv"]) == rows, review
 
 
 def test_centrals_options_and_filter(api):

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json as jsonlib
 from urllib.parse import urlencode
 from xml.sax.saxutils import quoteattr
 
 import orjson
 from flask import Response, current_app, request, stream_with_context
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 
 from .. import central
 from ..central import SUPERSEDED, record_key, submitter_id
@@ -30,9 +29,10 @@ from .errors import ApiError
 from .forms import current_version
 from .odata_filter import parse_filter
 from .odata_rows import EDM_TYPES, RowMaker, tables
-from .records import EDITS, FIRST, records
+from .records import FIRST, records
 
 ODATA_JSON = "application/json; charset=utf-8; odata.metadata=minimal"
+CHUNK = 1 << 16
 SUPPORTED = {"$top", "$skip", "$count", "$filter", "$orderby", "$select", "$expand", "$wkt", "$skiptoken", "$format"}
 PRESENT = (
     select(func.count(SubmissionAttachment.id))
@@ -128,14 +128,16 @@ def table_rows(organisation: Organisation, xml_form_id: str, table_name: str):
     if table_name not in known:
         raise ApiError(404.1)
     options = _options()
-    query = records(form).with_only_columns(
-        Submission.id.label("current_pk"), Submission.data, Submission.review_state,
+    every = records(form)
+    edits = every.selected_columns.edits
+    query = every.with_only_columns(
+        Submission.id.label("current_pk"), cast(Submission.data, Text).label("data"), Submission.review_state,
         Submission.received_at.label("updated_at"), Submission.attachments_expected, FIRST.id.label("first_pk"),
         FIRST.instance_id, FIRST.received_at.label("submitted_at"), FIRST.submitter_user_id, FIRST.submitter_app_user_id,
-        FIRST.device_id, FormVersion.version, EDITS, PRESENT.label("present"),
+        FIRST.device_id, FormVersion.version, edits, PRESENT.label("present"),
     ).join(FormVersion, FormVersion.id == Submission.form_version_id)
     if options["filter"] is not None:
-        query = query.where(options["filter"])
+        query = query.where(parse_filter(options["filter"], edits))
     count = None
     if options["count"]:
         count = request_session().scalar(select(func.count()).select_from(query.subquery())) if table_name == "Submissions" else None
@@ -153,34 +155,41 @@ def table_rows(organisation: Organisation, xml_form_id: str, table_name: str):
     link_base = f"{_service_root(organisation, xml_form_id)}/{table_name}"
 
     def generate():
-        yield b'{"@odata.context":' + orjson.dumps(context)
+        head = b'{"@odata.context":' + orjson.dumps(context)
         if count is not None:
-            yield b',"@odata.count":' + str(count).encode()
-        yield b',"value":['
+            head += b',"@odata.count":' + str(count).encode()
+        parts, size = [head + b',"value":['], 0
         served, last, more = 0, None, False
         with reading_session(settings) as session:
             for row in session.execute(query).yield_per(500):
                 key = record_key(row.instance_id)
-                data = row.data if row.data is not None else _flattened(session, row.current_pk, tree)
-                data = jsonlib.loads(data) if isinstance(data, str) else data
+                data = orjson.loads(row.data) if row.data is not None else None
+                if type(data) is not dict:
+                    data = _flattened(session, row.current_pk, tree)
                 produced = list(_rows(maker, known[table_name], key, data, row, names))
                 # A page holds whole records, at least one (its repeat rows may be more than $top) unless $top=0.
                 if options["top"] is not None and served + len(produced) > options["top"] and (served or not options["top"]):
                     more = True
                     break
                 for item in produced:
-                    yield (b"," if served else b"") + orjson.dumps(_selected(item, options["select"]))
+                    part = (b"," if served else b"") + orjson.dumps(_selected(item, options["select"]))
+                    parts.append(part)
+                    size += len(part)
                     served += 1
+                if size >= CHUNK:  # rows go out in chunks: one write per row costs the server more than the row
+                    yield b"".join(parts)
+                    parts, size = [], 0
                 last = key
                 if options["top"] is not None and served >= options["top"]:
                     more = session.execute(query.where(FIRST.id < row.first_pk if descending else FIRST.id > row.first_pk).limit(1)).first() is not None
                     break
-        yield b"]"
+        parts.append(b"]")
         if more and last is not None:
             token = base64.urlsafe_b64encode(orjson.dumps({"instanceId": last})).decode()
             params = {k: v for k, v in request.args.items() if k not in ("$skiptoken", "$skip")}
-            yield b',"@odata.nextLink":' + orjson.dumps(f"{link_base}?{urlencode({**params, '$skiptoken': token})}")
-        yield b"}"
+            parts.append(b',"@odata.nextLink":' + orjson.dumps(f"{link_base}?{urlencode({**params, '$skiptoken': token})}"))
+        parts.append(b"}")
+        yield b"".join(parts)
 
     return Response(stream_with_context(generate()), content_type=ODATA_JSON)
 
@@ -272,7 +281,7 @@ def _options() -> dict:
         "wkt": args.get("$wkt") == "true",
         "expand": expand == "*",
         "descending": orderby[1:] == ["desc"],
-        "filter": parse_filter(args["$filter"]) if args.get("$filter") else None,
+        "filter": args.get("$filter") or None,
         "select": [p.strip() for p in select_text.split(",")] if select_text else None,
         "skiptoken": args.get("$skiptoken"),
     }
