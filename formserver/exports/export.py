@@ -32,13 +32,13 @@ import orjson
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
-from .. import central
 from ..config import Settings
 from ..db import stream_rows
 from ..models import AppUser, ExportJob, Form, FormVersion, Organisation, Submission, SubmissionAttachment, User, utcnow
 from ..problems import Problem
 from ..storage import BlobStore
 from ..words import word_in
+from .central_layout import CENTRAL_AFTER, CENTRAL_BEFORE, CENTRAL_REPEAT_AFTER, central_values, first_versions, name_as_central
 from .columns import Column, Meta, Table, TableLayout, build_schema, match_language, words_language
 from .csvzip import CsvZip
 from .flatten import RepeatsByVersion, _flatten_safely
@@ -208,21 +208,6 @@ REPEAT_AFTER = (
     Meta("_parent_table_name"),
     Meta("_parent_index", "number"),
 )
-# ODK Central's layout: its columns and their names (the values are made by _central_values).
-CENTRAL_BEFORE = (Meta("SubmissionDate", width=24),)
-CENTRAL_AFTER = (
-    Meta("KEY", width=20),
-    Meta("SubmitterID", "number"),
-    Meta("SubmitterName", width=16),
-    Meta("AttachmentsPresent", "number"),
-    Meta("AttachmentsExpected", "number"),
-    Meta("Status"),
-    Meta("ReviewState"),
-    Meta("DeviceID", width=16),
-    Meta("Edits", "number"),
-    Meta("FormVersion"),
-)
-CENTRAL_REPEAT_AFTER = (Meta("PARENT_KEY", width=20), Meta("KEY", width=24))
 
 
 # -- the export ----------------------------------------------------------------------------
@@ -378,7 +363,7 @@ def run_export(
     schema = build_schema([v.field_tree for v in versions], form.form_id, options.lang)
     central_layout = options.layout == "central"
     if central_layout:
-        _name_as_central(schema, form.form_id)
+        name_as_central(schema, form.form_id)
     layouts = _layouts(schema, options, words, zone, zone_name)
     result = ExportResult(snapshot_at=utcnow())
     since, until = received_bounds(options, zone)
@@ -468,7 +453,7 @@ def run_export(
         }
 
         if central_layout:
-            values = _central_values(users, app_users, edits, version_names, _first_versions(session, form))
+            values = central_values(users, app_users, edits, version_names, first_versions(session, form))
         else:
             review_words = (
                 {state: word_in(state, main_layout.language) for state in ("received", "has_issues", "approved", "rejected")}
@@ -545,14 +530,9 @@ def _layouts(schema: Table, options: ExportOptions, words: str, zone: ZoneInfo, 
     }
 
 
-def _name_as_central(schema: Table, form_id: str) -> None:
-    """Central's file names: ``<form id>.csv``, and ``<form id>-<repeat>.csv`` for each repeat."""
-    for table in schema.walk():
-        table.name = form_id if table.parent is None else f"{form_id}-{table.path.rsplit('/', 1)[-1]}"
-
-
 # What the main row function is given beside the answers: (the key its repeat rows hang from, the
-# values of the metadata columns), from a row of run_export's query and the submission's number.
+# values of the metadata columns), from a row of run_export's query and the submission's number
+# (Central's layout: central_layout.central_values).
 
 
 def _formserver_values(users: dict, app_users: dict, edits: dict, version_names: dict, review_words: dict):
@@ -572,45 +552,6 @@ def _formserver_values(users: dict, app_users: dict, edits: dict, version_names:
         )
 
     return values
-
-
-def _central_values(users: dict, app_users: dict, edits: dict, version_names: dict, firsts: dict):
-    """Central's metadata: a record is its first version's (key, date, submitter, device), its
-    current version's answers, review and form version."""
-
-    def values(row, _done: int):
-        submission_id, version_id, _copy, instance_id, received_at, user_id, app_user_id, device_id, review, expected, root_id, present = row
-        later = edits.get(root_id or submission_id, 1) - 1
-        if root_id is not None:
-            instance_id, received_at, user_id, app_user_id, device_id = firsts[root_id]
-        key = central.record_key(instance_id)
-        return key, (
-            central.iso(received_at),
-            key,
-            central.submitter_id(user_id, app_user_id),
-            users.get(user_id) if user_id else app_users.get(app_user_id),
-            present or 0,
-            expected,
-            None,  # Status: of encrypted submissions, which formserver does not take
-            central.review_state(review, later),
-            device_id,
-            later,
-            version_names.get(version_id),
-        )
-
-    return values
-
-
-def _first_versions(session: Session, form: Form) -> dict[int, tuple]:
-    """The first versions of the form's edited records: id -> (instanceID, received, user, device account, device)."""
-    edited = select(Submission.root_id).where(Submission.form_id == form.id, Submission.root_id.is_not(None))
-    rows = session.execute(
-        select(
-            Submission.id, Submission.instance_id, Submission.received_at, Submission.submitter_user_id,
-            Submission.submitter_app_user_id, Submission.device_id,
-        ).where(Submission.id.in_(edited))
-    )
-    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 class _RepeatOut:
