@@ -8,9 +8,9 @@ former member, someone whose password changed since they signed in, and someone 
 with the web's session or with HTTP Digest; on token URLs a device account, a revoked one and an
 unknown token. The API is asked with bearer tokens (one from ``POST /v1/sessions``), HTTP Basic
 over https (and over plain http, refused), an expired token, a device account's token as a bearer,
-and no credentials. Scopes: the requester's own organisation ("own"), another one ("other"), and the own organisation's
-address with another organisation's ids in it or in the body ("cross", as someone guessing
-addresses would try).
+and no credentials. Scopes: the requester's own organisation ("own"), another one ("other"), and
+the own organisation's address (its slug, its project id) with another organisation's ids in it or
+in the body ("cross", as someone guessing addresses would try).
 
 A route the table cannot ask (a URL variable it cannot fill, a blueprint without a surface, a POST
 without a harmless request, a phone URL without its verb) fails, naming it: nothing is skipped.
@@ -64,8 +64,6 @@ from .web_fixtures import CSRF, PASSWORD, shared_app, shared_settings, shared_we
 
 PHONE_BASE = "http://formserver.test"
 HTTPS_BASE = "https://formserver.test"
-
-
 WEB, PHONES, API = "web", "phones", "api"  # how a surface's requesters prove who they are
 
 
