@@ -141,3 +141,16 @@ def test_a_client_pages_2000_households_while_submissions_and_edits_arrive(api, 
     assert [rows for _count, rows in pages] == [250] * 8 + [1 + 8]  # the last page: hh-1999 and 8 arrivals
     final = client.get(f"{_svc(web)}/Submissions?$count=true&$top=0", headers=tokens["viewer"]).get_json()
     assert final["@odata.count"] == 2001 + len(pages) and final["value"] == [] and "@odata.nextLink" not in final
+
+
+def test_a_record_without_its_flattened_copy_is_read_from_its_xml(api, app):
+    from sqlalchemy import text, update
+
+    from formserver.models import Submission
+
+    client, web, tokens = api
+    for clear in (update(Submission).values(data=None), text("UPDATE submission SET data = NULL")):
+        with app.app_context(), app.extensions["formserver.db"].session_scope() as session:
+            session.execute(clear)
+        row = client.get(f"{_svc(web)}/Submissions?$expand=*", headers=tokens["viewer"]).get_json()["value"][0]
+        assert row["name"] == "สมชาย" and row["household"]["members"] == 3 and len(row["member"]) == 2

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections import namedtuple
 from urllib.parse import urlencode
 from xml.sax.saxutils import quoteattr
 
 import orjson
 from flask import Response, current_app, request, stream_with_context
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, case, cast, func, or_, select
 
 from .. import central
 from ..central import SUPERSEDED, record_key, submitter_id
-from ..db import reading_session, request_session
+from ..db import reading_session, request_session, stream_rows
 from ..exports.flatten import flatten
 from ..models import AppUser, FormVersion, Organisation, Submission, SubmissionAttachment, User
 from . import json
@@ -128,14 +129,7 @@ def table_rows(organisation: Organisation, xml_form_id: str, table_name: str):
     if table_name not in known:
         raise ApiError(404.1)
     options = _options()
-    every = records(form)
-    edits = every.selected_columns.edits
-    query = every.with_only_columns(
-        Submission.id.label("current_pk"), cast(Submission.data, Text).label("data"), Submission.review_state,
-        Submission.received_at.label("updated_at"), Submission.attachments_expected, FIRST.id.label("first_pk"),
-        FIRST.instance_id, FIRST.received_at.label("submitted_at"), FIRST.submitter_user_id, FIRST.submitter_app_user_id,
-        FIRST.device_id, FormVersion.version, edits, PRESENT.label("present"),
-    ).join(FormVersion, FormVersion.id == Submission.form_version_id)
+    query, edits = _feed_query(form)
     if options["filter"] is not None:
         query = query.where(parse_filter(options["filter"], edits))
     count = None
@@ -153,6 +147,7 @@ def table_rows(organisation: Organisation, xml_form_id: str, table_name: str):
     settings = current_app.extensions["formserver.settings"]
     context = _service_root(organisation, xml_form_id) + f"/$metadata#{table_name}"
     link_base = f"{_service_root(organisation, xml_form_id)}/{table_name}"
+    top, table = options["top"], known[table_name]
 
     def generate():
         head = b'{"@odata.context":' + orjson.dumps(context)
@@ -161,28 +156,30 @@ def table_rows(organisation: Organisation, xml_form_id: str, table_name: str):
         parts, size = [head + b',"value":['], 0
         served, last, more = 0, None, False
         with reading_session(settings) as session:
-            for row in session.execute(query).yield_per(500):
-                key = record_key(row.instance_id)
-                data = orjson.loads(row.data) if row.data is not None else None
-                if type(data) is not dict:
-                    data = _flattened(session, row.current_pk, tree)
-                produced = list(_rows(maker, known[table_name], key, data, row, names))
-                # A page holds whole records, at least one (its repeat rows may be more than $top) unless $top=0.
-                if options["top"] is not None and served + len(produced) > options["top"] and (served or not options["top"]):
-                    more = True
-                    break
-                for item in produced:
-                    part = (b"," if served else b"") + orjson.dumps(_selected(item, options["select"]))
-                    parts.append(part)
-                    size += len(part)
-                    served += 1
-                if size >= CHUNK:  # rows go out in chunks: one write per row costs the server more than the row
-                    yield b"".join(parts)
-                    parts, size = [], 0
-                last = key
-                if options["top"] is not None and served >= options["top"]:
-                    more = session.execute(query.where(FIRST.id < row.first_pk if descending else FIRST.id > row.first_pk).limit(1)).first() is not None
-                    break
+            stream = stream_rows(session, query, 500)
+            try:
+                for values in stream:
+                    row = FeedRow._make(values)
+                    if top is not None and served >= top:  # a record after a full page: there is more
+                        more = True
+                        break
+                    key = record_key(row.instance_id)
+                    produced = list(_rows(maker, table, key, _answers(row, tree), row, names))
+                    # A page holds whole records, at least one (its repeat rows may be more than $top) unless $top=0.
+                    if top is not None and served + len(produced) > top and (served or not top):
+                        more = True
+                        break
+                    for item in produced:
+                        part = (b"," if served else b"") + orjson.dumps(_selected(item, options["select"]))
+                        parts.append(part)
+                        size += len(part)
+                        served += 1
+                    if size >= CHUNK:  # rows go out in chunks: one write per row costs the server more than the row
+                        yield b"".join(parts)
+                        parts, size = [], 0
+                    last = key
+            finally:
+                stream.close()
         parts.append(b"]")
         if more and last is not None:
             token = base64.urlsafe_b64encode(orjson.dumps({"instanceId": last})).decode()
@@ -194,8 +191,35 @@ def table_rows(organisation: Organisation, xml_form_id: str, table_name: str):
     return Response(stream_with_context(generate()), content_type=ODATA_JSON)
 
 
-def _flattened(session, submission_pk: int, tree: dict) -> dict:
-    return flatten(session.scalar(select(Submission.xml).where(Submission.id == submission_pk)), tree)
+FeedRow = namedtuple(
+    "FeedRow",
+    "data xml review_state updated_at attachments_expected instance_id submitted_at submitter_user_id "
+    "submitter_app_user_id device_id version edits present",
+)
+
+
+def _feed_query(form):
+    """The rows of the feed (``FeedRow``), read through ``db.stream_rows``, and the query's edits column."""
+    every = records(form)
+    edits = every.selected_columns.edits
+    copy = cast(Submission.data, Text)
+    query = every.with_only_columns(
+        copy,
+        # The XML only of a submission without a flattened copy, which is made again from it.
+        case((or_(copy.is_(None), copy == "null"), Submission.xml), else_=None),
+        Submission.review_state, Submission.received_at, Submission.attachments_expected, FIRST.instance_id,
+        FIRST.received_at, FIRST.submitter_user_id, FIRST.submitter_app_user_id, FIRST.device_id, FormVersion.version,
+        edits, PRESENT,
+    ).join(FormVersion, FormVersion.id == Submission.form_version_id)
+    return query, edits
+
+
+def _answers(row: FeedRow, tree: dict) -> dict:
+    """A record's flattened answers: its copy, or made again from its XML."""
+    data = orjson.loads(row.data) if row.data is not None else None
+    if type(data) is dict:
+        return data
+    return flatten(bytes(row.xml), tree) if row.xml is not None else {}
 
 
 def _rows(maker: RowMaker, table, key: str, data: dict, row, names: dict):
