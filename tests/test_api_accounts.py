@@ -110,3 +110,28 @@ def test_who_may_read_forms(api):
     assert client.get(other, headers=tokens["manager"]).status_code == 404
     assert client.get(own, headers=tokens["other manager"]).status_code == 404
     assert client.get(own).status_code == 401
+
+
+def test_a_successful_basic_check_is_remembered_for_a_minute(client, web, app, monkeypatch):
+    """Paging a feed with Basic pays for the password hash once a minute, not on every page."""
+    from formserver.api import auth
+
+    checks, clock = [], [1000.0]
+    real_check = auth.check_password
+    monkeypatch.setattr(auth, "_remembered", {})
+    monkeypatch.setattr(auth, "check_password", lambda *a: checks.append(a[1]) or real_check(*a))
+    monkeypatch.setattr(auth.time, "monotonic", lambda: clock[0])
+    https = {"base_url": "https://formserver.test"}
+
+    def projects(email="viewer@hill.example", password=PASSWORD):
+        return client.get("/v1/projects", headers=basic(email, password), **https).status_code
+
+    assert [projects() for _ in range(5)] == [200] * 5 and len(checks) == 1
+    assert projects("manager@hill.example") == 200 and len(checks) == 2  # each person's own memory
+    assert projects(password="not the password") == 401 and len(checks) == 3  # another password is checked
+    assert projects() == 200 and len(checks) == 3
+    clock[0] += auth.BASIC_MEMORY_SECONDS + 1
+    assert projects() == 200 and len(checks) == 4  # a minute later: checked again
+    with app.app_context(), app.extensions["formserver.db"].session_scope() as session:
+        session.get(User, web.users["viewer"]).password_hash = "pbkdf2:sha256:1000$other$hash"
+    assert projects() == 401 and len(checks) == 5  # a changed password is not remembered

@@ -3,9 +3,11 @@ $skiptoken while submissions arrive, $count, $filter (and 501 for what is not su
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote
 
 from lxml import etree
+from sqlalchemy import insert
 
 from .api_fixtures import api  # noqa: F401
 from .web_fixtures import instance, web  # noqa: F401
@@ -85,3 +87,70 @@ def test_filters(api):
     assert status == 501 and error["code"] == 501.1 and "name" in error["message"]
     assert client.get(f"{table}?$search=x", headers=tokens["viewer"]).status_code == 501
     assert client.get(f"{table}?$orderby=name", headers=tokens["viewer"]).status_code == 501
+
+
+def add_households(app, web, count: int) -> None:
+    """``count`` households of hillnet's intake (uuid:hh-0000 …), inserted in bulk as ingest stores them."""
+    from formserver.exports.flatten import flatten, repeat_paths
+    from formserver.models import FormVersion, Submission, utcnow
+
+    with app.app_context(), app.extensions["formserver.db"].session_scope() as session:
+        version = session.get(FormVersion, web.own.published_version)
+        paths, now = repeat_paths(version.field_tree), utcnow()
+        rows = []
+        for number in range(count):
+            xml = instance(f"uuid:hh-{number:04d}", name=f"ครัวเรือน {number}", members=str(number % 9), photo=None)
+            rows.append({
+                "organisation_id": web.own.org_id, "form_id": version.form_id, "form_version_id": version.id,
+                "instance_id": f"uuid:hh-{number:04d}", "instance_name": f"ครัวเรือน {number}", "xml": xml,
+                "xml_sha256": hashlib.sha256(xml).hexdigest(), "data": flatten(xml, paths), "received_at": now,
+                "review_state": "received", "is_current": True, "attachments_expected": 0,
+            })
+        session.execute(insert(Submission.__table__), rows)
+
+
+def test_a_client_pages_2000_households_while_submissions_and_edits_arrive(api, app):
+    client, web, tokens = api
+    add_households(app, web, 2000)
+    base = f"/v1/projects/{web.own.org_id}/forms/intake/submissions"
+
+    def arrive(instance_id: str, name: str = "มาใหม่", edits: str | None = None) -> None:
+        xml = instance(instance_id, name=name, photo=None)
+        if edits:
+            xml = xml.replace(b"<instanceID>", f"<deprecatedID>{edits}</deprecatedID><instanceID>".encode())
+        assert client.post(base, data=xml, headers=tokens["manager"]).status_code == 200
+
+    url, pages, seen = f"{_svc(web)}/Submissions?$top=250&$count=true&$expand=*", [], []
+    while url:
+        page = client.get(url, headers=tokens["viewer"]).get_json()
+        pages.append((page["@odata.count"], len(page["value"])))
+        seen += [(row["__id"], row["name"], len(row["member"])) for row in page["value"]]
+        url = page.get("@odata.nextLink", "").replace("http://localhost", "")
+        arrive(f"uuid:late-{len(pages)}")  # between two pages, and after the last
+        if len(pages) == 2:  # one record already served and one not yet served are edited
+            arrive("uuid:edit-10", "แก้แล้ว", edits="uuid:hh-0010")
+            arrive("uuid:edit-1990", "แก้แล้ว", edits="uuid:hh-1990")
+    ids = [key for key, _name, _members in seen]
+    assert len(ids) == len(set(ids))  # nothing served twice
+    late = [f"uuid:late-{n}" for n in range(1, len(pages))]  # all but the one after the last page
+    assert ids == ["uuid:hillnet-1"] + [f"uuid:hh-{n:04d}" for n in range(2000)] + late
+    names = {key: name for key, name, _members in seen}
+    assert names["uuid:hh-0010"] == "ครัวเรือน 10" and names["uuid:hh-1990"] == "แก้แล้ว"
+    assert all(members == 2 for _key, _name, members in seen)
+    assert [count for count, _rows in pages] == [2001 + n for n in range(len(pages))]  # each page counts what is there
+    assert [rows for _count, rows in pages] == [250] * 8 + [1 + 8]  # the last page: hh-1999 and 8 arrivals
+    final = client.get(f"{_svc(web)}/Submissions?$count=true&$top=0", headers=tokens["viewer"]).get_json()
+    assert final["@odata.count"] == 2001 + len(pages) and final["value"] == [] and "@odata.nextLink" not in final
+
+
+def test_a_record_without_its_flattened_copy_is_read_from_its_xml(api, app):
+    from sqlalchemy import text, update
+
+    from formserver.models import Submission
+
+    client, web, tokens = api
+    for clear in (update(Submission).values(data=None), text("UPDATE submission SET data = NULL")):
+        with app.app_context(), app.extensions["formserver.db"].session_scope() as session:
+            session.execute(clear)
+        row = client.get(f"{_svc(web)}/Submissions?$expand=*", headers=tokens["viewer"]).get_json()["value"][0]
+        assert row["name"] == "สมชาย" and row["household"]["members"] == 3 and len(row["member"]) == 2

@@ -1,9 +1,10 @@
 """Every page any role reaches, on a phone (390 × 844) in Thai and in English.
 
 Each role signs in and follows every link it is shown, so that a page added later
-is visited without a list to keep up to date. On each page: nothing is wider than
-the screen, a table wider than the screen scrolls inside a box of its own, and every
-button, field and choice is at least 44 px high. A screenshot of each page is kept.
+is visited without a list to keep up to date. On each page, its folded sections
+opened: nothing is wider than the screen, a table wider than the screen scrolls
+inside a box of its own, and every button, field and choice is at least 44 px
+high. A screenshot of each page is kept.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ def test_every_page_a_role_reaches_fits_a_phone_in_both_languages(browser, base_
         for path in paths:
             page.goto(path)
             assert page.evaluate("document.documentElement.lang") == language, path
+            page.evaluate("document.querySelectorAll('main details').forEach(d => { d.open = true; })")  # folded text too
             problems += [f"{language} {path}: {problem}" for problem in page.evaluate(LAYOUT_PROBLEMS)]
             page.screenshot(path=str(screenshots / screenshot_name(role, language, path)), full_page=True)
     context.close()

@@ -8,9 +8,9 @@ former member, someone whose password changed since they signed in, and someone 
 with the web's session or with HTTP Digest; on token URLs a device account, a revoked one and an
 unknown token. The API is asked with bearer tokens (one from ``POST /v1/sessions``), HTTP Basic
 over https (and over plain http, refused), an expired token, a device account's token as a bearer,
-and no credentials. Scopes: the requester's own organisation ("own"), another one ("other"), and the own organisation's
-address with another organisation's ids in it or in the body ("cross", as someone guessing
-addresses would try).
+and no credentials. Scopes: the requester's own organisation ("own"), another one ("other"), and
+the own organisation's address (its slug, its project id) with another organisation's ids in it or
+in the body ("cross", as someone guessing addresses would try).
 
 A route the table cannot ask (a URL variable it cannot fill, a blueprint without a surface, a POST
 without a harmless request, a phone URL without its verb) fails, naming it: nothing is skipped.
@@ -35,9 +35,11 @@ table runs against one world built once for the module.
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -62,8 +64,6 @@ from .web_fixtures import CSRF, PASSWORD, shared_app, shared_settings, shared_we
 
 PHONE_BASE = "http://formserver.test"
 HTTPS_BASE = "https://formserver.test"
-
-
 WEB, PHONES, API = "web", "phones", "api"  # how a surface's requesters prove who they are
 
 
@@ -398,12 +398,23 @@ class Answer:
 
     @property
     def seen(self) -> bytes:
-        """All a requester gets to read (the session cookie is their own)."""
+        """All a requester gets to read (the session cookie is their own), a zip's files unpacked."""
         head = "\n".join(f"{k}: {v}" for k, v in self.headers if k.lower() != "set-cookie")
-        return head.encode() + b"\n" + self.body
+        return head.encode() + b"\n" + self.body + b"\n" + unzipped(self.body)
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+
+def unzipped(body: bytes) -> bytes:
+    """The names and contents of the files of a zip (an export), or nothing if it is no zip."""
+    if not body.startswith(b"PK\x03\x04"):
+        return b""
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            return b"\n".join(name.encode() + b"\n" + archive.read(name) for name in archive.namelist())
+    except zipfile.BadZipFile:
+        return b""
 
 
 def web_asker(app: Flask, matrix: Matrix, requester: Requester) -> Callable[[Request], Answer]:

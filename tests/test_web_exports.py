@@ -84,3 +84,21 @@ def test_a_file_no_longer_kept_says_so(viewer, web):
 def test_progress_needs_a_signed_in_session(app, web):
     anonymous = app.test_client()
     assert anonymous.get(f"/orgs/hillnet/exports/{web.own.job}", headers={"Accept": "application/json"}).status_code == 401
+
+
+def test_the_export_page_shows_how_to_connect_tools_with_an_address_that_answers(app, viewer, web):
+    from .api_fixtures import basic
+
+    thai = viewer.get("/orgs/hillnet/forms/intake/export", headers={"Accept-Language": "th"}).get_data(as_text=True)
+    odata = f"http://localhost/v1/projects/{web.own.org_id}/forms/intake.svc"
+    assert "เชื่อมต่อ Excel / Power BI / R / Python" in thai and odata in thai
+    assert "หน้านี้เปิดผ่าน http ธรรมดา" in thai  # Basic is refused here: said plainly
+    assert "ru_setup(" in thai and "[central]" in thai and 'username = "viewer@hill.example"' in thai
+    secure = viewer.get("/orgs/hillnet/forms/intake/export", headers={"Accept-Language": "en"}, base_url="https://localhost")
+    english = secure.get_data(as_text=True)
+    assert "Connect Excel / Power BI / R / Python" in english and "Excel, Power BI and R need this server on https" in english
+    assert "This page was opened over plain http" not in english
+    shown = f"https://localhost/v1/projects/{web.own.org_id}/forms/intake.svc"
+    assert shown in english and 'tz = "Asia/Bangkok"' in english
+    feed = app.test_client().get(shown + "/Submissions", headers=basic("viewer@hill.example"))
+    assert feed.status_code == 200 and feed.get_json()["value"][0]["name"] == "สมชาย"

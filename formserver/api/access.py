@@ -16,6 +16,7 @@ from flask import Blueprint, g
 from sqlalchemy import select
 
 from .. import permissions
+from ..central import SUPERSEDED
 from ..db import request_session
 from ..models import Form, FormVersion, Organisation, Submission, SubmissionAttachment
 from .auth import Actor, current_actor
@@ -106,14 +107,6 @@ def _one_or_404(statement):
 
 def form_in(organisation: Organisation, xml_form_id: str) -> Form:
     return _one_or_404(select(Form).where(Form.organisation_id == organisation.id, Form.form_id == xml_form_id))
-
-
-SUPERSEDED = "~superseded-"  # what a first version's instanceID becomes when a manager takes a resubmission
-
-
-def first_instance_id(root: Submission) -> str:
-    """The record's key as Central has it: the instanceID its first version arrived with."""
-    return root.instance_id.split(SUPERSEDED, 1)[0]
 
 
 def record_in(form: Form, instance_id: str) -> tuple[Submission, Submission]:

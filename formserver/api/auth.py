@@ -25,6 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .. import appusers
+from ..central import DEVICE_ACCOUNT_IDS
 from ..db import request_session
 from ..models import ApiSession, ApiSignInFailures, AppUser, User, utcnow
 from ..web.auth import check_sign_in, password_fingerprint
@@ -32,7 +33,6 @@ from .errors import ApiError
 
 TOKEN_LIFETIME = timedelta(hours=24)
 BASIC_MEMORY_SECONDS = 60
-APP_USER_IDS = 1_000_000_000  # device accounts are actors too: their ids follow the users' in one space
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,7 @@ class Actor:
 
     @property
     def id(self) -> int:
-        return self.user.id if self.user else APP_USER_IDS + self.app_user.id
-
-
-def actor_id(user_id: int | None, app_user_id: int | None) -> int | None:
-    """The one id space of submitters: a user's id, or a device account's id after the users'."""
-    if user_id is not None:
-        return user_id
-    return APP_USER_IDS + app_user_id if app_user_id is not None else None
+        return self.user.id if self.user else DEVICE_ACCOUNT_IDS + self.app_user.id
 
 
 def token_digest(token: str) -> str:

@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
 
+from .. import central
+from ..central import iso, record_key, submitter_id
 from ..models import Form, FormVersion, Organisation, Submission, SubmissionComment, User
-from .auth import actor_id
-
-# Our review states and Central's (Central's "received" is null; "edited" is not a state we store).
-CENTRAL_REVIEW = {"received": None, "has_issues": "hasIssues", "approved": "approved", "rejected": "rejected"}
-OUR_REVIEW = {None: "received", "hasIssues": "has_issues", "edited": "received", "approved": "approved", "rejected": "rejected"}
-
-
-def iso(moment: datetime | None) -> str | None:
-    """Central's timestamps: UTC with milliseconds, ``2026-12-05T03:04:05.678Z``."""
-    if moment is None:
-        return None
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def review_state(submission: Submission, edits: int = 0) -> str | None:
-    """Central's reviewState: an edited record not reviewed since reads ``edited``."""
-    state = CENTRAL_REVIEW.get(submission.review_state)
-    return "edited" if state is None and edits else state
 
 
 def project(organisation: Organisation) -> dict:
@@ -76,11 +59,11 @@ def submission(key: str, first: Submission, current: Submission, edits: int) -> 
     """A record as Central lists it: keyed by its first instanceID, with the current version's metadata."""
     return {
         "instanceId": key,
-        "submitterId": actor_id(first.submitter_user_id, first.submitter_app_user_id),
+        "submitterId": submitter_id(first.submitter_user_id, first.submitter_app_user_id),
         "deviceId": first.device_id,
         "userAgent": first.user_agent,
         "instanceName": current.instance_name,
-        "reviewState": review_state(current, edits),
+        "reviewState": central.review_state(current.review_state, edits),
         "createdAt": iso(first.received_at),
         "updatedAt": iso(current.received_at) if edits else None,
         "deletedAt": None,
@@ -90,9 +73,9 @@ def submission(key: str, first: Submission, current: Submission, edits: int) -> 
 
 def version(row: Submission, current: Submission) -> dict:
     return {
-        "instanceId": row.instance_id.split("~superseded-", 1)[0],
+        "instanceId": record_key(row.instance_id),
         "instanceName": row.instance_name,
-        "submitterId": actor_id(row.submitter_user_id, row.submitter_app_user_id),
+        "submitterId": submitter_id(row.submitter_user_id, row.submitter_app_user_id),
         "deviceId": row.device_id,
         "userAgent": row.user_agent,
         "createdAt": iso(row.received_at),

@@ -11,27 +11,29 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json as jsonlib
+from collections import namedtuple
 from urllib.parse import urlencode
 from xml.sax.saxutils import quoteattr
 
 import orjson
 from flask import Response, current_app, request, stream_with_context
-from sqlalchemy import func, select
+from sqlalchemy import Text, case, cast, func, or_, select
 
-from ..db import reading_session, request_session
+from .. import central
+from ..central import SUPERSEDED, record_key, submitter_id
+from ..db import reading_session, request_session, stream_rows
 from ..exports.flatten import flatten
 from ..models import AppUser, FormVersion, Organisation, Submission, SubmissionAttachment, User
 from . import json
 from .access import form_in, project_route
-from .auth import actor_id
 from .errors import ApiError
 from .forms import current_version
 from .odata_filter import parse_filter
 from .odata_rows import EDM_TYPES, RowMaker, tables
-from .records import EDITS, FIRST, records
+from .records import FIRST, records
 
 ODATA_JSON = "application/json; charset=utf-8; odata.metadata=minimal"
+CHUNK = 1 << 16
 SUPPORTED = {"$top", "$skip", "$count", "$filter", "$orderby", "$select", "$expand", "$wkt", "$skiptoken", "$format"}
 PRESENT = (
     select(func.count(SubmissionAttachment.id))
@@ -127,14 +129,9 @@ def table_rows(organisation: Organisation, xml_form_id: str, table_name: str):
     if table_name not in known:
         raise ApiError(404.1)
     options = _options()
-    query = records(form).with_only_columns(
-        Submission.id.label("current_pk"), Submission.data, Submission.review_state,
-        Submission.received_at.label("updated_at"), Submission.attachments_expected, FIRST.id.label("first_pk"),
-        FIRST.instance_id, FIRST.received_at.label("submitted_at"), FIRST.submitter_user_id, FIRST.submitter_app_user_id,
-        FIRST.device_id, FormVersion.version, EDITS, PRESENT.label("present"),
-    ).join(FormVersion, FormVersion.id == Submission.form_version_id)
+    query, edits = _feed_query(form)
     if options["filter"] is not None:
-        query = query.where(options["filter"])
+        query = query.where(parse_filter(options["filter"], edits))
     count = None
     if options["count"]:
         count = request_session().scalar(select(func.count()).select_from(query.subquery())) if table_name == "Submissions" else None
@@ -150,50 +147,84 @@ def table_rows(organisation: Organisation, xml_form_id: str, table_name: str):
     settings = current_app.extensions["formserver.settings"]
     context = _service_root(organisation, xml_form_id) + f"/$metadata#{table_name}"
     link_base = f"{_service_root(organisation, xml_form_id)}/{table_name}"
+    top, table = options["top"], known[table_name]
 
     def generate():
-        yield b'{"@odata.context":' + orjson.dumps(context)
+        head = b'{"@odata.context":' + orjson.dumps(context)
         if count is not None:
-            yield b',"@odata.count":' + str(count).encode()
-        yield b',"value":['
+            head += b',"@odata.count":' + str(count).encode()
+        parts, size = [head + b',"value":['], 0
         served, last, more = 0, None, False
         with reading_session(settings) as session:
-            for row in session.execute(query).yield_per(500):
-                key = first_instance_id_text(row.instance_id)
-                data = row.data if row.data is not None else _flattened(session, row.current_pk, tree)
-                data = jsonlib.loads(data) if isinstance(data, str) else data
-                produced = list(_rows(maker, known[table_name], key, data, row, names))
-                if options["top"] is not None and served + len(produced) > options["top"] and served:
-                    more = True
-                    break
-                for item in produced:
-                    yield (b"," if served else b"") + orjson.dumps(_selected(item, options["select"]))
-                    served += 1
-                last = key
-                if options["top"] is not None and served >= options["top"]:
-                    more = session.execute(query.where(FIRST.id < row.first_pk if descending else FIRST.id > row.first_pk).limit(1)).first() is not None
-                    break
-        yield b"]"
+            stream = stream_rows(session, query, 500)
+            try:
+                for values in stream:
+                    row = FeedRow._make(values)
+                    if top is not None and served >= top:  # a record after a full page: there is more
+                        more = True
+                        break
+                    key = record_key(row.instance_id)
+                    produced = list(_rows(maker, table, key, _answers(row, tree), row, names))
+                    # A page holds whole records, at least one (its repeat rows may be more than $top) unless $top=0.
+                    if top is not None and served + len(produced) > top and (served or not top):
+                        more = True
+                        break
+                    for item in produced:
+                        part = (b"," if served else b"") + orjson.dumps(_selected(item, options["select"]))
+                        parts.append(part)
+                        size += len(part)
+                        served += 1
+                    if size >= CHUNK:  # rows go out in chunks: one write per row costs the server more than the row
+                        yield b"".join(parts)
+                        parts, size = [], 0
+                    last = key
+            finally:
+                stream.close()
+        parts.append(b"]")
         if more and last is not None:
             token = base64.urlsafe_b64encode(orjson.dumps({"instanceId": last})).decode()
             params = {k: v for k, v in request.args.items() if k not in ("$skiptoken", "$skip")}
-            yield b',"@odata.nextLink":' + orjson.dumps(f"{link_base}?{urlencode({**params, '$skiptoken': token})}")
-        yield b"}"
+            parts.append(b',"@odata.nextLink":' + orjson.dumps(f"{link_base}?{urlencode({**params, '$skiptoken': token})}"))
+        parts.append(b"}")
+        yield b"".join(parts)
 
     return Response(stream_with_context(generate()), content_type=ODATA_JSON)
 
 
-def first_instance_id_text(instance_id: str) -> str:
-    return instance_id.split("~superseded-", 1)[0]
+FeedRow = namedtuple(
+    "FeedRow",
+    "data xml review_state updated_at attachments_expected instance_id submitted_at submitter_user_id "
+    "submitter_app_user_id device_id version edits present",
+)
 
 
-def _flattened(session, submission_pk: int, tree: dict) -> dict:
-    return flatten(session.scalar(select(Submission.xml).where(Submission.id == submission_pk)), tree)
+def _feed_query(form):
+    """The rows of the feed (``FeedRow``), read through ``db.stream_rows``, and the query's edits column."""
+    every = records(form)
+    edits = every.selected_columns.edits
+    copy = cast(Submission.data, Text)
+    query = every.with_only_columns(
+        copy,
+        # The XML only of a submission without a flattened copy, which is made again from it.
+        case((or_(copy.is_(None), copy == "null"), Submission.xml), else_=None),
+        Submission.review_state, Submission.received_at, Submission.attachments_expected, FIRST.instance_id,
+        FIRST.received_at, FIRST.submitter_user_id, FIRST.submitter_app_user_id, FIRST.device_id, FormVersion.version,
+        edits, PRESENT,
+    ).join(FormVersion, FormVersion.id == Submission.form_version_id)
+    return query, edits
+
+
+def _answers(row: FeedRow, tree: dict) -> dict:
+    """A record's flattened answers: its copy, or made again from its XML."""
+    data = orjson.loads(row.data) if row.data is not None else None
+    if type(data) is dict:
+        return data
+    return flatten(bytes(row.xml), tree) if row.xml is not None else {}
 
 
 def _rows(maker: RowMaker, table, key: str, data: dict, row, names: dict):
     if table.parent is None:
-        submitter = actor_id(row.submitter_user_id, row.submitter_app_user_id)
+        submitter = submitter_id(row.submitter_user_id, row.submitter_app_user_id)
         edits = row.edits
         system = {
             "submissionDate": json.iso(row.submitted_at),
@@ -203,7 +234,7 @@ def _rows(maker: RowMaker, table, key: str, data: dict, row, names: dict):
             "attachmentsPresent": row.present,
             "attachmentsExpected": row.attachments_expected,
             "status": None,
-            "reviewState": json.CENTRAL_REVIEW.get(row.review_state) or ("edited" if edits else None),
+            "reviewState": central.review_state(row.review_state, edits),
             "deviceId": row.device_id,
             "edits": edits,
             "formVersion": row.version,
@@ -233,7 +264,7 @@ def _names(organisation: Organisation) -> dict:
     session = request_session()
     apps = session.execute(select(AppUser.id, AppUser.name).where(AppUser.organisation_id == organisation.id)).all()
     people = session.execute(select(User.id, User.email)).all()
-    return {**{actor_id(None, i): n for i, n in apps}, **{i: e for i, e in people}}
+    return {**{submitter_id(None, i): n for i, n in apps}, **{i: e for i, e in people}}
 
 
 def _after(form, token: str | None) -> int | None:
@@ -247,7 +278,7 @@ def _after(form, token: str | None) -> int | None:
     found = request_session().scalar(
         select(Submission.id).where(
             Submission.form_id == form.id, Submission.root_id.is_(None),
-            (Submission.instance_id == key) | Submission.instance_id.startswith(key + "~superseded-", autoescape=True),
+            (Submission.instance_id == key) | Submission.instance_id.startswith(key + SUPERSEDED, autoescape=True),
         )
     )
     if found is None:
@@ -274,7 +305,7 @@ def _options() -> dict:
         "wkt": args.get("$wkt") == "true",
         "expand": expand == "*",
         "descending": orderby[1:] == ["desc"],
-        "filter": parse_filter(args["$filter"]) if args.get("$filter") else None,
+        "filter": args.get("$filter") or None,
         "select": [p.strip() for p in select_text.split(",")] if select_text else None,
         "skiptoken": args.get("$skiptoken"),
     }

@@ -13,10 +13,9 @@ from datetime import date, datetime, time, timezone
 from sqlalchemy import and_, false, not_, or_
 
 from ..models import Submission
-from .auth import APP_USER_IDS
+from ..central import DEVICE_ACCOUNT_IDS, OUR_REVIEW
 from .errors import ApiError
-from .json import OUR_REVIEW
-from .records import EDITS, FIRST
+from .records import FIRST
 
 _TOKEN = re.compile(r"\s*(\(|\)|'(?:[^']|'')*'|[^\s()]+)")
 COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
@@ -30,10 +29,10 @@ _SQL = {
 }
 
 
-def parse_filter(text: str):
-    """A SQL condition on ``records()`` rows for an OData ``$filter``."""
+def parse_filter(text: str, edits):
+    """A SQL condition on ``records()`` rows for an OData ``$filter``; ``edits``: their edits column."""
     tokens = [m.group(1) for m in _TOKEN.finditer(text or "")]
-    parser = _Parser(tokens)
+    parser = _Parser(tokens, edits)
     condition = parser.expression()
     if parser.position != len(tokens):
         raise ApiError(501.1, feature=f"$filter near {tokens[parser.position]}")
@@ -41,8 +40,8 @@ def parse_filter(text: str):
 
 
 class _Parser:
-    def __init__(self, tokens: list[str]):
-        self.tokens, self.position = tokens, 0
+    def __init__(self, tokens: list[str], edits):
+        self.tokens, self.position, self.edits = tokens, 0, edits
 
     def _peek(self) -> str | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -81,17 +80,17 @@ class _Parser:
         field, operator, value = self._take(), self._take(), self._take()
         if operator not in COMPARISONS:
             raise ApiError(501.1, feature=f"the $filter operator {operator}")
-        return comparison(field.removeprefix("$root/Submissions/"), operator, value)
+        return comparison(field.removeprefix("$root/Submissions/"), operator, value, self.edits)
 
 
-def comparison(field: str, operator: str, literal: str):
+def comparison(field: str, operator: str, literal: str, edits):
     if field == "__system/submissionDate":
         return _SQL[operator](FIRST.received_at, _moment(literal))
     if field == "__system/submitterId" and operator in ("eq", "ne"):
         condition = _submitter(literal)
         return condition if operator == "eq" else not_(condition)
     if field == "__system/reviewState" and operator in ("eq", "ne"):
-        condition = _review(literal)
+        condition = _review(literal, edits)
         return condition if operator == "eq" else not_(condition)
     raise ApiError(501.1, feature=f"$filter on {field} with {operator}")
 
@@ -111,18 +110,18 @@ def _submitter(literal: str):
     if not literal.isdigit():
         raise ApiError(501.1, feature=f"the $filter value {literal}")
     number = int(literal)
-    if number > APP_USER_IDS:
-        return FIRST.submitter_app_user_id == number - APP_USER_IDS
+    if number > DEVICE_ACCOUNT_IDS:
+        return FIRST.submitter_app_user_id == number - DEVICE_ACCOUNT_IDS
     return and_(FIRST.submitter_user_id == number, FIRST.submitter_app_user_id.is_(None)) if number else false()
 
 
-def _review(literal: str):
+def _review(literal: str, edits):
     value = None if literal == "null" else literal[1:-1] if literal.startswith("'") and literal.endswith("'") else literal
     if value not in OUR_REVIEW:
         raise ApiError(501.1, feature=f"the reviewState {literal}")
     ours = Submission.review_state == OUR_REVIEW[value]
     if value is None:
-        return and_(ours, EDITS == 0)
+        return and_(ours, edits == 0)
     if value == "edited":
-        return and_(ours, EDITS > 0)
+        return and_(ours, edits > 0)
     return ours

@@ -67,19 +67,26 @@ def geo(value: str, wkt: bool):
     return f"POINT ({' '.join(repr(p) for p in lon_lat)})" if wkt else {"type": "Point", "coordinates": lon_lat}
 
 
-def value_of(node: dict, text: str | None, wkt: bool):
-    if text is None:
-        return None
+def converter(node: dict, wkt: bool):
+    """How a field's text becomes its OData value: None keeps the text."""
     kind = node.get("type")
     if kind == "int":
-        number = to_int(text)
-        return number if isinstance(number, int) else text
+        return _integer
     if kind == "decimal":
-        number = to_float(text)
-        return number if isinstance(number, float) else text
+        return _decimal
     if kind == "geopoint":
-        return geo(text, wkt)
-    return text
+        return lambda text: geo(text, wkt)
+    return None
+
+
+def _integer(text: str):
+    number = to_int(text)
+    return number if isinstance(number, int) else text
+
+
+def _decimal(text: str):
+    number = to_float(text)
+    return number if isinstance(number, float) else text
 
 
 def repeat_id(parent_id: str, relative: str, index: int) -> str:
@@ -87,31 +94,55 @@ def repeat_id(parent_id: str, relative: str, index: int) -> str:
     return hashlib.sha1(f"{parent_id}/{relative}/{index}".encode("utf-8")).hexdigest()
 
 
+VALUE, GROUP, REPEAT = 0, 1, 2
+
+
 class RowMaker:
-    """Turns one record's flattened answers into the rows of one table."""
+    """Turns one record's flattened answers into the rows of one table.
+
+    Each list of nodes is read once into a plan of steps (a value with its key and converter, a
+    group, a repeat), so that a row costs a walk over the plan rather than over the field tree.
+    """
 
     def __init__(self, tree: dict, *, wkt: bool = False, expand: bool = False):
         self.prefix = "/" + tree["root"] + "/"
         self.tables = tables(tree)
         self.wkt, self.expand = wkt, expand
+        self._plans: dict[tuple[int, str], list[tuple]] = {}
 
-    def fields(self, nodes: list[dict], row: dict, base: str, own_id: str, link: str) -> dict:
-        out: dict = {}
-        for node in nodes:
-            relative = node["path"][len(self.prefix):]
-            key = relative[len(base):] if base else relative
-            if node["kind"] == "group":
-                out[node["name"]] = self.fields(node.get("children", []), row, base, own_id, link)
-            elif node["kind"] == "repeat":
-                if self.expand:
-                    out[node["name"]] = [
-                        self.fields(node.get("children", []), entry, relative + "/", rid, "") | {"__id": rid}
-                        for rid, entry in self.entries(row.get(key), own_id, relative)
-                    ]
+    def plan(self, nodes: list[dict], base: str) -> list[tuple]:
+        """The steps of ``nodes`` whose answers are keyed below ``base`` (a repeat's path and "/")."""
+        found = self._plans.get((id(nodes), base))
+        if found is None:
+            found = self._plans[(id(nodes), base)] = []
+            for node in nodes:
+                relative = node["path"][len(self.prefix):]
+                key = relative[len(base):] if base else relative
+                if node["kind"] == "group":
+                    found.append((GROUP, node["name"], self.plan(node.get("children", []), base)))
+                elif node["kind"] == "repeat":
+                    found.append((REPEAT, node["name"], key, relative, self.plan(node.get("children", []), relative + "/")))
                 else:
-                    out[node["name"] + "@odata.navigationLink"] = f"{link}/{node['name']}"
+                    found.append((VALUE, node["name"], key, converter(node, self.wkt)))
+        return found
+
+    def fields(self, plan: list[tuple], row: dict, own_id: str, link: str) -> dict:
+        out: dict = {}
+        get = row.get
+        for step in plan:
+            kind = step[0]
+            if kind == VALUE:
+                value = get(step[2])
+                out[step[1]] = value if value is None or step[3] is None else step[3](value)
+            elif kind == GROUP:
+                out[step[1]] = self.fields(step[2], row, own_id, link)
+            elif self.expand:
+                out[step[1]] = [
+                    self.fields(step[4], entry, rid, "") | {"__id": rid}
+                    for rid, entry in self.entries(get(step[2]), own_id, step[3])
+                ]
             else:
-                out[node["name"]] = value_of(node, row.get(key), self.wkt)
+                out[step[1] + "@odata.navigationLink"] = f"{link}/{step[1]}"
         return out
 
     @staticmethod
@@ -120,7 +151,8 @@ class RowMaker:
 
     def submission(self, key: str, data: dict, system: dict) -> dict:
         link = f"Submissions('{quote(key, safe='')}')"
-        return {"__id": key, **self.fields(self.tables["Submissions"].nodes, data, "", key, link), "__system": system}
+        plan = self.plan(self.tables["Submissions"].nodes, "")
+        return {"__id": key, **self.fields(plan, data, key, link), "__system": system}
 
     def repeat_rows(self, table: ODataTable, key: str, data: dict):
         """(row id, row) of one record in a repeat table, walking down from the record to the repeat."""
@@ -129,15 +161,15 @@ class RowMaker:
         while current.parent is not None:
             chain.append(current)
             current = self.tables[current.parent]
-        yield from self._down(list(reversed(chain)), data, key, "", key)
+        yield from self._down(list(reversed(chain)), data, key, "")
 
-    def _down(self, chain: list[ODataTable], row: dict, parent_id: str, base: str, key: str):
+    def _down(self, chain: list[ODataTable], row: dict, parent_id: str, base: str):
         table, rest = chain[0], chain[1:]
         relative_key = table.relative[len(base):] if base else table.relative
         for rid, entry in self.entries(row.get(relative_key), parent_id, table.relative):
             if rest:
-                yield from self._down(rest, entry, rid, table.relative + "/", key)
+                yield from self._down(rest, entry, rid, table.relative + "/")
             else:
                 link = f"{table.name}('{rid}')"
-                fields = self.fields(table.nodes, entry, table.relative + "/", rid, link)
+                fields = self.fields(self.plan(table.nodes, table.relative + "/"), entry, rid, link)
                 yield rid, {**fields, "__id": rid, table.parent_key: parent_id}

@@ -3,7 +3,9 @@
 Our edits are rows of their own (``root_id`` points at the first version, only the
 newest ``is_current``); Central's identity is the record's first instanceID and
 ``edits`` the number of versions after the first. ``records(form)`` is the one
-query both the JSON list and the OData feed read.
+query the JSON list, the OData feed and the CSV zip's filter read. Edits are
+counted once per form in a grouped subquery joined to the records: counted row
+by row, without an index on ``root_id``, a feed took time in the square of its size.
 """
 
 from __future__ import annotations
@@ -15,16 +17,22 @@ from ..models import Form, Submission
 
 FIRST = aliased(Submission, name="first")
 _LATER = aliased(Submission, name="later")
-EDITS = (
-    select(func.count(_LATER.id)).where(_LATER.root_id == FIRST.id).correlate(FIRST).scalar_subquery().label("edits")
-)
 
 
 def records(form: Form):
-    """(current version, first version, edits) of every record of a form; order and filter as needed."""
+    """(current version, first version, edits) of every record of a form; order and filter as needed.
+
+    The edits column is ``records(form).selected_columns.edits``."""
+    edited = (
+        select(_LATER.root_id.label("root_id"), func.count().label("versions"))
+        .where(_LATER.form_id == form.id, _LATER.root_id.is_not(None))
+        .group_by(_LATER.root_id)
+        .subquery("edited")
+    )
     return (
-        select(Submission, FIRST, EDITS)
+        select(Submission, FIRST, func.coalesce(edited.c.versions, 0).label("edits"))
         .join(FIRST, FIRST.id == func.coalesce(Submission.root_id, Submission.id))
+        .outerjoin(edited, edited.c.root_id == FIRST.id)
         .where(Submission.form_id == form.id, Submission.is_current.is_(True))
     )
 

@@ -7,6 +7,7 @@ from flask import Response, current_app, jsonify, request
 from sqlalchemy import or_, select
 
 from .. import audit
+from ..central import OUR_REVIEW, record_key
 from ..db import request_session
 from ..exports.flatten import flatten
 from ..models import Organisation, Submission, SubmissionComment
@@ -14,7 +15,7 @@ from ..submissions import ingest
 from ..submissions.instance import read_instance
 from ..web.submission_pages import add_comment, record_versions, set_review, stored_file
 from . import json
-from .access import attachment_in, first_instance_id, form_in, project_route, record_in
+from .access import attachment_in, form_in, project_route, record_in
 from .auth import current_actor
 from .errors import ApiError
 from .records import binary_answers, records
@@ -43,7 +44,7 @@ def list_submissions(organisation: Organisation, xml_form_id: str):
     if offset:
         query = query.offset(offset)
     rows = request_session().execute(query).all()
-    return jsonify([json.submission(first_instance_id(first), first, current, edits) for current, first, edits in rows])
+    return jsonify([json.submission(record_key(first.instance_id), first, current, edits) for current, first, edits in rows])
 
 
 def _record(organisation: Organisation, xml_form_id: str, instance_id: str):
@@ -59,7 +60,7 @@ def _edits(first: Submission) -> int:
 @project_route(ONE, "submission.read", methods=["GET"])
 def get_submission(organisation: Organisation, xml_form_id: str, instance_id: str):
     _form, first, current = _record(organisation, xml_form_id, instance_id)
-    return jsonify(json.submission(first_instance_id(first), first, current, _edits(first)))
+    return jsonify(json.submission(record_key(first.instance_id), first, current, _edits(first)))
 
 
 @project_route(ONE + ".xml", "submission.read", methods=["GET"])
@@ -111,12 +112,12 @@ def review_submission(organisation: Organisation, xml_form_id: str, instance_id:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or "reviewState" not in body:
         raise ApiError(400.2, field="reviewState")
-    if body["reviewState"] not in json.OUR_REVIEW:
+    if body["reviewState"] not in OUR_REVIEW:
         raise ApiError(400.8, field="reviewState", detail=str(body["reviewState"]))
     session = request_session()
-    set_review(session, organisation, current, current_actor().user, json.OUR_REVIEW[body["reviewState"]], source="api")
+    set_review(session, organisation, current, current_actor().user, OUR_REVIEW[body["reviewState"]], source="api")
     session.commit()
-    return jsonify(json.submission(first_instance_id(first), first, current, _edits(first)))
+    return jsonify(json.submission(record_key(first.instance_id), first, current, _edits(first)))
 
 
 @project_route(ONE + "/comments", "submission.read", methods=["GET"])
@@ -167,10 +168,10 @@ def create_submission(organisation: Organisation, xml_form_id: str):
     if outcome.status == "duplicate":
         raise ApiError(409.3, instance_id=stored.instance_id)
     first, current = record_in(form, _first_id_of(stored))
-    return jsonify(json.submission(first_instance_id(first), first, current, _edits(first)))
+    return jsonify(json.submission(record_key(first.instance_id), first, current, _edits(first)))
 
 
 def _first_id_of(stored: Submission) -> str:
     if stored.root_id is None:
-        return first_instance_id(stored)
-    return first_instance_id(request_session().get(Submission, stored.root_id))
+        return record_key(stored.instance_id)
+    return record_key(request_session().get(Submission, stored.root_id).instance_id)

@@ -284,30 +284,39 @@ class TableLayout:
     URL prefix, or ``media/<id>/`` in a media zip). With ``csv`` the cells are
     CSV fields already (``csvzip.csv_field`` of each typed cell), so that the
     CSV writer need not look at them again.
+
+    ODK Central's layout asks three things more (``compile_row`` explains them):
+    ``raw`` answers, ``group_paths=False`` (a field's name without its groups) and
+    ``split_selects=False`` (a select_multiple in one column).
     """
 
     def __init__(self, table: Table, *, values: str, words: str, time_zone: ZoneInfo, zone_name: str,
-                 before: tuple[Meta, ...] = (), after: tuple[Meta, ...] = (), csv: bool = False):
+                 before: tuple[Meta, ...] = (), after: tuple[Meta, ...] = (), csv: bool = False,
+                 raw: bool = False, group_paths: bool = True, split_selects: bool = True):
         self.table = table
         self.language = words
         self.headers = header_words(words)
         self.zone_name = zone_name
+        self.raw, self.group_paths, self.split_selects = raw, group_paths, split_selects
         self.columns: list[Column] = [self._meta_column(meta) for meta in before]
         for item in table.fields:
             self.columns.extend(self._columns(item))
         self.columns.extend(self._meta_column(meta) for meta in after)
         self.row = compile_row(
-            table.fields, labels=values == "labels", time_zone=time_zone, csv=csv, before=before, after=after
+            table.fields, labels=values == "labels", time_zone=time_zone, csv=csv, before=before, after=after,
+            raw=raw, split_selects=split_selects,
         )
 
     def _columns(self, item: Field) -> list[Column]:
-        name = item.key.replace("/", "-")
+        name = item.key.replace("/", "-") if self.group_paths else item.key.rsplit("/", 1)[-1]
         label = item.label
+        if item.kind in ("datetime", "time") and self.raw:
+            return [Column(name, label, _width(name, label, high=30))]  # as sent, with the phone's offset
         if item.kind in ("datetime", "time"):
             label = f"{label} ({self.zone_name})"
             width = 19.0 if item.kind == "datetime" else 10.0
             return [Column(name, label, max(width, _width(name, label, high=30)), zoned=True)]
-        if item.kind == "select":
+        if item.kind == "select" and self.split_selects:
             return [Column(name, label, _width(name, label))] + [
                 Column(f"{name}/{choice.name}", f"{item.label}/{choice.label}", _width(choice.name, choice.label, low=6))
                 for choice in item.choices
@@ -450,6 +459,12 @@ def splitter(choices: list[Choice], labels: bool, summary=None):
     return split
 
 
+def raw_geopoint(value: str) -> list:
+    """A location's four parts as sent (latitude, longitude, altitude, accuracy), as CSV fields."""
+    parts = value.split()[:4]
+    return [csv_field(part) for part in parts] + [None] * (4 - len(parts))
+
+
 def csv_geopoint(value: str) -> list:
     """``to_geopoint`` as CSV fields: a point that is not four numbers keeps its text, guarded."""
     cells = to_geopoint(value)
@@ -459,8 +474,10 @@ def csv_geopoint(value: str) -> list:
 
 
 def compile_row(fields: list[Field], *, labels: bool, time_zone: ZoneInfo, csv: bool = False,
-                before: tuple[Meta, ...] = (), after: tuple[Meta, ...] = ()):
-    """A function ``(d, link, *meta) -> list`` making a row's cells (see ``TableLayout``).
+                before: tuple[Meta, ...] = (), after: tuple[Meta, ...] = (), raw: bool = False,
+                split_selects: bool = True):
+    """A function ``(d, link, *meta) -> list`` making a row's cells (see ``TableLayout``); values
+    given beyond its metadata columns are ignored (a layout may show fewer than another).
 
     The function is generated as Python source: one expression per cell, all
     in one list display, so that a row costs one call instead of one per cell.
@@ -468,6 +485,11 @@ def compile_row(fields: list[Field], *, labels: bool, time_zone: ZoneInfo, csv: 
     and choices are passed in as values. With ``csv`` each expression makes the
     CSV field of its cell as well (``csv_field``): converting CSV rows again
     value by value took a sixth of a CSV export's time.
+
+    ``raw`` (CSV only): every answer as the phone sent it, as ODK Central's CSV
+    has them: no numbers parsed, date-times with their own offset, a file's
+    name rather than a link, a location's parts as sent. ``split_selects=False``:
+    a select_multiple is one cell, without a 0/1 cell per choice.
     """
     namespace: dict = {
         "to_int": to_int,
@@ -486,9 +508,13 @@ def compile_row(fields: list[Field], *, labels: bool, time_zone: ZoneInfo, csv: 
     }
     metas = [*before, *after]
     meta_cells = [_meta_cell(meta.kind, f"m{number}", csv) for number, meta in enumerate(metas)]
-    cells = meta_cells[: len(before)] + _field_cells(fields, namespace, labels, csv) + meta_cells[len(before):]
+    if raw:
+        field_cells = _raw_cells(fields, namespace, split_selects)
+    else:
+        field_cells = _field_cells(fields, namespace, labels, csv, split_selects)
+    cells = meta_cells[: len(before)] + field_cells + meta_cells[len(before):]
     parameters = "".join(f", m{number}" for number in range(len(metas)))
-    source = f"def row(d, link{parameters}):\n    g = d.get\n    return [" + ", ".join(cells) + "]\n"
+    source = f"def row(d, link{parameters}, *_):\n    g = d.get\n    return [" + ", ".join(cells) + "]\n"
     exec(compile(source, "<export row>", "exec"), namespace)  # noqa: S102 - generated names only
     return namespace["row"]
 
@@ -502,7 +528,25 @@ def _meta_cell(kind: str, name: str, csv: bool) -> str:
     return f"({name} if {name}.__class__ is str and {name}[:1] not in FIRST else F({name}))" if csv else name
 
 
-def _field_cells(fields: list[Field], namespace: dict, labels: bool, csv: bool) -> list[str]:
+def _raw_cells(fields: list[Field], namespace: dict, split_selects: bool) -> list[str]:
+    """The cell expressions of the fields as sent, as CSV fields (see ``compile_row``)."""
+    namespace["RAW_GEO"] = raw_geopoint
+    cells = []
+    for number, item in enumerate(fields):
+        namespace[f"K{number}"] = item.key
+        got = f"(v := g(K{number})) is None"
+        if item.kind == "geopoint":
+            cells.append(f"*(NO_GEO if {got} else RAW_GEO(v))")
+        elif item.kind == "select" and split_selects:
+            namespace[f"S{number}"] = splitter(item.choices, False, summary=csv_field)
+            namespace[f"N{number}"] = (None,) * (len(item.choices) + 1)
+            cells.append(f"*(N{number} if {got} else S{number}(v))")
+        else:
+            cells.append(f"(None if {got} else v if v.__class__ is str and v[:1] not in FIRST else F(v))")
+    return cells
+
+
+def _field_cells(fields: list[Field], namespace: dict, labels: bool, csv: bool, split_selects: bool) -> list[str]:
     """The cell expressions of the fields; what they need is added to ``namespace``."""
     simple = {
         "int": "to_int",
@@ -538,10 +582,13 @@ def _field_cells(fields: list[Field], namespace: dict, labels: bool, csv: bool) 
             else:
                 namespace[f"L{number}"] = choice_labels
                 cells.append(f"(None if {got} else L{number}.get(v, v))")
-        elif item.kind == "select":
+        elif item.kind == "select" and split_selects:
             namespace[f"S{number}"] = splitter(item.choices, labels, summary=csv_field if csv else None)
             namespace[f"N{number}"] = (None,) * (len(item.choices) + 1)
             cells.append(f"*(N{number} if {got} else S{number}(v))")
+        elif item.kind == "select":
+            namespace[f"S{number}"] = splitter(item.choices, labels, summary=csv_field if csv else None)
+            cells.append(f"(None if {got} else S{number}(v)[0])")
         elif item.kind == "geopoint":
             cells.append(f"*(NO_GEO if {got} else to_geopoint(v))")
         elif item.kind == "binary":

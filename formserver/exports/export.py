@@ -12,6 +12,11 @@ one row per repeat entry in the repeat's table, nested repeats included. Keys in
 both conventions: ODK Central's ``KEY``/``PARENT_KEY`` (``uuid:…`` and
 ``uuid:…/intake/member[2]``) and KoboToolbox's ``_index``/``_parent_index``/
 ``_parent_table_name``.
+
+``layout="central"`` writes the zip of CSV files as ODK Central's API serves it
+(``submissions.csv.zip``, which ruODK and scripts written for Central parse):
+Central's metadata columns, a record keyed by its first instanceID, answers as
+sent, ``<form id>-<repeat>.csv`` for repeats and attachments as ``media/<name>``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from ..models import AppUser, ExportJob, Form, FormVersion, Organisation, Submis
 from ..problems import Problem
 from ..storage import BlobStore
 from ..words import word_in
+from .central_layout import CENTRAL_AFTER, CENTRAL_BEFORE, CENTRAL_REPEAT_AFTER, central_values, first_versions, name_as_central
 from .columns import Column, Meta, Table, TableLayout, build_schema, match_language, words_language
 from .csvzip import CsvZip
 from .decrypting import NOT_DECRYPTED, NOT_DECRYPTED_HEADER, Decryptor, envelope_columns, form_is_encrypted, has_copy
@@ -45,6 +51,7 @@ from .zipstream import ZipStream
 FORMATS = ("xlsx", "csv")
 HEADERS = ("both", "names", "labels")
 VALUES = ("labels", "names")
+LAYOUTS = ("formserver", "central")
 # A submission is counted as exported once it is this old when the export reads:
 # ingest sets received_at a moment before its transaction commits.
 SETTLE = dt.timedelta(seconds=10)
@@ -70,6 +77,9 @@ class ExportOptions:
     media: bool = False  # a zip of the export plus media/ with the attachments
     bom: bool = True  # CSV files start with a UTF-8 byte order mark (Excel needs it for Thai)
     version: str | None = None  # one form version; None: all versions
+    layout: str = "formserver"  # or "central": ODK Central's columns and answers as sent (CSV only)
+    split_selects: bool = True  # a 0/1 column per choice of a select_multiple
+    group_paths: bool = True  # column names with their groups ("household-members"), else the field's name
 
     @classmethod
     def from_dict(cls, options: dict | None) -> "ExportOptions":
@@ -82,13 +92,16 @@ class ExportOptions:
             if key not in known:
                 raise Problem("export.bad_option", option=key, value=options[key])
         values = {key: value for key, value in options.items() if value is not None and value != ""}
-        for key in ("new_only", "media", "bom"):
+        for key in ("new_only", "media", "bom", "split_selects", "group_paths"):
             if key in values:
                 values[key] = _flag(key, values[key])
         result = cls(**values)
         _check_choice("format", result.format, FORMATS)
         _check_choice("header", result.header, HEADERS)
         _check_choice("values", result.values, VALUES)
+        _check_choice("layout", result.layout, LAYOUTS)
+        if result.layout == "central" and result.format != "csv":
+            raise Problem("export.bad_option", option="layout", value=f"central with {result.format}")
         for key in ("since", "until"):
             raw = getattr(result, key)
             if raw is not None:
@@ -339,13 +352,15 @@ def run_export(
     spool_dir: Path | None = None,
     file_stem: str | None = None,
     key: RSAPrivateKey | None = None,
+    where=None,
 ) -> ExportResult:
     """Write the export of ``form`` to ``target`` (a path or a binary file object).
 
     ``session`` only reads (use ``db.reading_session`` for a consistent snapshot that
     does not block phones); the flattened copies must exist (``ensure_flattened``),
     a missing one is computed on the fly. ``progress(done, total)`` is called
-    every few hundred submissions and between phases.
+    every few hundred submissions and between phases. ``where``: a condition on
+    ``Submission`` that the exported submissions meet as well (an API's filter).
 
     An export of encrypted versions needs ``key`` (``decrypting.export_key``): each
     envelope is then decrypted in memory as it streams, and the writers' temporary
@@ -366,19 +381,10 @@ def run_export(
     language = match_language(options.lang, newest_tree.get("languages", []), newest_tree.get("default_language"))
     words = words_language(options.lang, language)
     schema = build_schema([v.field_tree for v in versions], form.form_id, options.lang)
-    layouts = {
-        table.path: TableLayout(
-            table,
-            values=options.values,
-            words=words,
-            time_zone=zone,
-            zone_name=zone_name,
-            before=MAIN_BEFORE if table.parent is None else (),
-            after=MAIN_AFTER if table.parent is None else REPEAT_AFTER,
-            csv=options.format == "csv",
-        )
-        for table in schema.walk()
-    }
+    central_layout = options.layout == "central"
+    if central_layout:
+        name_as_central(schema, form.form_id)
+    layouts = _layouts(schema, options, words, zone, zone_name)
     result = ExportResult(snapshot_at=utcnow())
     since, until = received_bounds(options, zone)
     if options.new_only:
@@ -402,6 +408,8 @@ def run_export(
         conditions.append(Submission.received_at >= since)
     if until is not None:
         conditions.append(Submission.received_at < until)
+    if where is not None:
+        conditions.append(where)
     total = session.scalar(select(func.count()).select_from(Submission).where(*conditions)) or 0
     report(0, total)
 
@@ -455,7 +463,9 @@ def run_export(
         if options.media:
             store = blobs or BlobStore(settings.blob_dir)
             plain = [*conditions, has_copy()] if key is not None else conditions
-            result.media_files = _write_media(session, output.media_zip(), store, plain, lambda: report(0, total))
+            result.media_files = _write_media(
+                session, output.media_zip(), store, plain, lambda: report(0, total), flat=central_layout
+            )
         main_layout = layouts[""]
         main_out = output.table(schema.name, main_layout, options.header)
         repeat_outs = {
@@ -464,8 +474,15 @@ def run_export(
             if table.parent is not None
         }
 
-        review_words = {state: word_in(state, main_layout.language) for state in ("received", "has_issues", "approved", "rejected")}
-        show_review = options.values == "labels"
+        if central_layout:
+            values = central_values(users, app_users, edits, version_names, first_versions(session, form))
+        else:
+            review_words = (
+                {state: word_in(state, main_layout.language) for state in ("received", "has_issues", "approved", "rejected")}
+                if options.values == "labels"
+                else {}
+            )
+            values = _formserver_values(users, app_users, edits, version_names, review_words)
         link_head, link_tail = _link_prefix(settings, organisation, options)
         main_row = main_layout.row
         repeats = RepeatsByVersion(session)
@@ -505,40 +522,12 @@ def run_export(
         for row, data in _submissions(session, query, repeats, decryptor):
             if data is None:
                 continue  # listed as not decrypted
-            (
-                submission_id,
-                version_id,
-                _copy,
-                instance_id,
-                received_at,
-                user_id,
-                app_user_id,
-                device_id,
-                review_state,
-                expected,
-                root_id,
-                present_count,
-            ) = row[:12]
             done += 1
-            link = f"{link_head}{submission_id}{link_tail}"
-            write_main(
-                main_row(
-                    data,
-                    link,
-                    received_at,
-                    instance_id,
-                    users.get(user_id) if user_id else app_users.get(app_user_id),
-                    present_count or 0,
-                    expected,
-                    review_words.get(review_state, review_state) if show_review else review_state,
-                    device_id,
-                    edits.get(root_id or submission_id, 1) - 1,
-                    version_names.get(version_id),
-                    done,
-                )
-            )
+            link = f"{link_head}{row[0]}{link_tail}"
+            record_key, metadata = values(row, done)
+            write_main(main_row(data, link, *metadata))
             if children:
-                write_children(schema, data, instance_id, done, link)
+                write_children(schema, data, record_key, done, link)
             if done % PROGRESS_EVERY == 0:
                 report(done, total)
         result.submissions = done
@@ -554,6 +543,54 @@ def run_export(
         output.abort()
         raise
     return result
+
+
+def _layouts(schema: Table, options: ExportOptions, words: str, zone: ZoneInfo, zone_name: str) -> dict[str, TableLayout]:
+    """Each table's columns and row function, by the table's path."""
+    central_layout = options.layout == "central"
+    before, after, repeat_after = (
+        (CENTRAL_BEFORE, CENTRAL_AFTER, CENTRAL_REPEAT_AFTER) if central_layout else (MAIN_BEFORE, MAIN_AFTER, REPEAT_AFTER)
+    )
+    return {
+        table.path: TableLayout(
+            table,
+            values=options.values,
+            words=words,
+            time_zone=zone,
+            zone_name=zone_name,
+            before=before if table.parent is None else (),
+            after=after if table.parent is None else repeat_after,
+            csv=options.format == "csv",
+            raw=central_layout,
+            group_paths=options.group_paths,
+            split_selects=options.split_selects,
+        )
+        for table in schema.walk()
+    }
+
+
+# What the main row function is given beside the answers: (the key its repeat rows hang from, the
+# values of the metadata columns), from a row of run_export's query and the submission's number
+# (Central's layout: central_layout.central_values).
+
+
+def _formserver_values(users: dict, app_users: dict, edits: dict, version_names: dict, review_words: dict):
+    def values(row, done: int):
+        submission_id, version_id, _copy, instance_id, received_at, user_id, app_user_id, device_id, review, expected, root_id, present = row
+        return instance_id, (
+            received_at,
+            instance_id,
+            users.get(user_id) if user_id else app_users.get(app_user_id),
+            present or 0,
+            expected,
+            review_words.get(review, review),
+            device_id,
+            edits.get(root_id or submission_id, 1) - 1,
+            version_names.get(version_id),
+            done,
+        )
+
+    return values
 
 
 class _RepeatOut:
@@ -630,23 +667,30 @@ def _header_rows(columns: list[Column], header: str, zone_name: str) -> list[lis
     return [names, labels]
 
 
-def _write_media(session: Session, zip_stream: ZipStream, blobs: BlobStore, conditions, beat) -> int:
-    """Every attachment of the exported submissions as ``media/<submission id>/<name>``, streamed."""
+def _write_media(session: Session, zip_stream: ZipStream, blobs: BlobStore, conditions, beat, *, flat: bool = False) -> int:
+    """Every attachment of the exported submissions as ``media/<submission id>/<name>``, streamed.
+
+    ``flat`` (Central's layout, whose cells name the file alone): ``media/<name>``, a name once."""
     query = (
         select(SubmissionAttachment.submission_id, SubmissionAttachment.name, SubmissionAttachment.sha256)
         .join(Submission, Submission.id == SubmissionAttachment.submission_id)
         .where(*conditions)
         .order_by(SubmissionAttachment.submission_id, SubmissionAttachment.name)
     )
-    written = 0
+    written, written_names = 0, set()
     for submission_id, name, sha256 in session.connection().execute(query.execution_options(yield_per=READ_BATCH)):
         try:
             handle = blobs.open(sha256)
         except (OSError, ValueError):
             continue  # a blob that is not there: the sheet counts attachments present, nothing to add
         safe = name.replace("/", "_").replace("\\", "_") or "file"
+        entry = f"media/{safe}" if flat else f"media/{submission_id}/{safe}"
+        if entry in written_names:
+            handle.close()
+            continue
+        written_names.add(entry)
         with handle:
-            zip_stream.start_entry(f"media/{submission_id}/{safe}")
+            zip_stream.start_entry(entry)
             while chunk := handle.read(1 << 20):
                 zip_stream.write(chunk)
             zip_stream.end_entry()

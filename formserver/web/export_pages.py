@@ -13,6 +13,7 @@ and kept nowhere (``exports/streamed.py``).
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, redirect, render_template, request, send_file, stream_with_context, url_for
 from sqlalchemy import select
@@ -21,13 +22,14 @@ from .. import audit
 from ..db import request_session
 from ..exports import jobs
 from ..exports.decrypting import export_key, form_is_encrypted
-from ..exports.export import ExportOptions
+from ..exports.export import ExportOptions, time_zone_of
 from ..exports.streamed import stream_export
 from ..models import ExportJob, Form, Organisation, User
 from ..problems import Problem
 from .access import form_in, job_in, org_route
 from .auth import signed_in_user, wants_json
 from .download import private_headers, refuse
+from .phones import base_url
 from ..translations import N_
 from .i18n import _, current_language, flash_text, problem_text
 
@@ -95,6 +97,20 @@ def exports_page(organisation: Organisation):
     )
 
 
+def connect_tools(organisation: Organisation, form: Form) -> dict:
+    """What the "Connect Excel / Power BI / R / Python" box shows: the addresses as this browser reached
+    the server, whether that is https (Excel, Power BI and R sign in with Basic, refused over http), the
+    signed-in person's e-mail address and the organisation's time zone."""
+    base = base_url()
+    return {
+        "base": base,
+        "odata": f"{base}/v1/projects/{organisation.id}/forms/{quote(form.form_id, safe='')}.svc",
+        "secure": request.is_secure,
+        "email": signed_in_user().email,
+        "time_zone": time_zone_of(organisation, current_app.extensions["formserver.settings"])[1],
+    }
+
+
 @org_route("/forms/<form_id>/export", "export.create", methods=["GET"])
 def export_form_page(organisation: Organisation, form_id: str):
     form = form_in(organisation, form_id)
@@ -107,6 +123,7 @@ def export_form_page(organisation: Organisation, form_id: str):
         jobs=jobs_list,
         requesters=_requesters(jobs_list),
         progress={j.id: _job_json(organisation, j) for j in jobs_list},
+        connect=connect_tools(organisation, form),
     )
 
 
