@@ -42,7 +42,7 @@ def central_values(users: dict, app_users: dict, edits: dict, version_names: dic
     current version's answers, review and form version."""
 
     def values(row, _done: int):
-        submission_id, version_id, _copy, instance_id, received_at, user_id, app_user_id, device_id, review, expected, root_id, present = row
+        submission_id, version_id, _copy, instance_id, received_at, user_id, app_user_id, device_id, review, expected, root_id, present = row[:12]
         later = edits.get(root_id or submission_id, 1) - 1
         if root_id is not None:
             instance_id, received_at, user_id, app_user_id, device_id = firsts[root_id]

@@ -571,12 +571,12 @@ def _layouts(schema: Table, options: ExportOptions, words: str, zone: ZoneInfo, 
 
 # What the main row function is given beside the answers: (the key its repeat rows hang from, the
 # values of the metadata columns), from a row of run_export's query and the submission's number
-# (Central's layout: central_layout.central_values).
+# (Central's layout: central_layout.central_values). A decrypting export's rows carry two more columns (the envelope).
 
 
 def _formserver_values(users: dict, app_users: dict, edits: dict, version_names: dict, review_words: dict):
     def values(row, done: int):
-        submission_id, version_id, _copy, instance_id, received_at, user_id, app_user_id, device_id, review, expected, root_id, present = row
+        submission_id, version_id, _copy, instance_id, received_at, user_id, app_user_id, device_id, review, expected, root_id, present = row[:12]
         return instance_id, (
             received_at,
             instance_id,
