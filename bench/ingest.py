@@ -3,7 +3,7 @@
     .venv/bin/python bench/ingest.py [--databases sqlite postgresql] [--concurrency 1 8 32]
                                      [--seconds 15] [--max-submissions 8000] [--runs 3]
                                      [--postgresql-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
-                                     [--workers N] [--threads N]
+                                     [--workers N] [--threads N] [--client own|collect_load]
 
 For each database and run it makes a fresh database (an SQLite file in a temporary
 folder; on PostgreSQL a new database on that server, dropped afterwards), loads a
@@ -24,6 +24,11 @@ server processes, by the PostgreSQL backends serving them, and by this client
 (all on the same cores), and the share of the CPUs other processes on the machine
 kept busy meanwhile. Instances are generated before each level starts. Afterwards every acknowledged instanceID is
 checked to be stored exactly once. The summary gives medians over the runs.
+
+``--client collect_load`` sends with ``../shared/tools/collect_load.py`` instead (the client that
+measured ODK Central, see bench/collect_phones.py): its own form and instances, a fixed number of
+submissions per level (enough for about ``--seconds`` at the rate last measured), and latency of
+the POST alone, as it reports Central's.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import collect_phones  # noqa: E402
 from household import THAI_FAMILY, THAI_GIVEN, THAI_WORDS, xlsform  # noqa: E402
 
 from tests.servers import process_tree, running_server  # noqa: E402
@@ -53,6 +59,8 @@ from tests.servers import process_tree, running_server  # noqa: E402
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 USER_AGENT = "org.odk.collect.android/v2026.3.3 Dalvik/2.1.0 (Linux; U; Android 14; Pixel 7 Build/UQ1A.240205.004)"
 CENTRAL = {1: (52, None), 8: (95, None), 32: (122, 228)}  # submissions/s, p99 ms (ODK Central, 2 cores)
+# ODK Central measured by ../shared/tools/collect_load.py in one run beside formserver (2026-12-05).
+CENTRAL_COLLECT_LOAD = {1: (52, None), 8: (129, None), 32: (119, 228)}
 
 # --------------------------------------------------------------------------- the form and its instances
 
@@ -352,6 +360,39 @@ def drive(
     }
 
 
+def drive_collect_load(port: int, token: str, concurrency: int, submissions: int, seed: int, server_pid: int, database_pids) -> dict:
+    """One level sent by the shared client; the same figures as ``drive`` (latency: the POST alone)."""
+    database_before, busy_before, began = cpu_by_pid(database_pids()), machine_busy_seconds(), time.monotonic()
+    report = collect_phones.drive(
+        f"http://127.0.0.1:{port}/key/{token}/o/bench", submissions=submissions, concurrency=concurrency,
+        seed=seed, start_index=seed * 100_000, server_pid=server_pid,
+    )
+    elapsed = time.monotonic() - began
+    database_cpu = cpu_used(database_before, cpu_by_pid(database_pids()))
+    (watched,) = report["watched"]
+    count = len(report["acknowledged"])
+    others = machine_busy_seconds() - busy_before - watched["cpu_s"] - database_cpu - report["client_cpu_s"]
+    return {
+        "concurrency": concurrency,
+        "count": count,
+        "rate": report["throughput_per_s"],
+        **{key: report["post_ms"][key] for key in ("p50", "p95", "p99")},
+        "rss_mb": watched["rss_peak_mb"] * 2**20 / 1e6,
+        "cpu_ms": watched["cpu_s"] * 1000 / max(1, count),
+        "db_cpu_ms": database_cpu * 1000 / max(1, count),
+        "client_cpu_ms": report["client_cpu_s"] * 1000 / max(1, count),
+        "others_pct": max(0.0, others) / (elapsed * (os.cpu_count() or 1)) * 100,
+        "failures": [f"POST {status}" for status, n in report["post_status"].items() if status not in ("201", "202") for _ in range(n)],
+        "acknowledged": report["acknowledged"],
+    }
+
+
+def submissions_for(seconds: float, limit: int, earlier: list[dict]) -> int:
+    """Enough submissions for about ``seconds`` at the rate last measured (150/s before any)."""
+    rate = earlier[-1]["rate"] if earlier else 150
+    return max(50, min(limit, int(rate * seconds)))
+
+
 def database_backends(url: str) -> list[int]:
     """The PostgreSQL server processes serving the benchmark's database (none for SQLite)."""
     if not url.startswith("postgresql"):
@@ -404,9 +445,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgresql-url", default=os.environ.get("FORMSERVER_BENCH_POSTGRESQL_URL", DEFAULT_PG))
     parser.add_argument("--workers", type=int, default=None, help="default: formserver serve's own default")
     parser.add_argument("--threads", type=int, default=None, help="default: formserver serve's own default")
+    parser.add_argument("--client", choices=["own", "collect_load"], default="own",
+                        help="collect_load: ../shared/tools/collect_load.py, the client that measured ODK Central")
     args = parser.parse_args(argv)
+    shared = args.client == "collect_load"
+    form = collect_phones.form_xml() if shared else (household_form(), "household_bench.xlsx")
 
     print(f"machine: {machine()}")
+    print(f"client: {collect_phones.client() if shared else 'bench/ingest.py phones (latency: HEAD + POST)'}")
     print("server: formserver serve defaults" + (f", --workers {args.workers}" if args.workers else "")
           + (f", {args.threads} threads" if args.threads else ""))
     summary: dict[tuple[str, int], list[dict]] = {}
@@ -416,14 +462,21 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
                 folder = Path(tmp)
                 with fresh_database(kind, args.postgresql_url, folder) as url:
-                    token = prepare(url, folder)
+                    token = prepare(url, folder, form)
                     acknowledged: list[str] = []
                     with server(url, folder, workers=args.workers, threads=args.threads) as (port, pid):
+                        previous = None
                         for concurrency in args.concurrency:
-                            result = drive(
-                                port, token, concurrency, args.seconds, args.max_submissions, run * 100 + concurrency, pid,
-                                lambda: database_backends(url),
-                            )
+                            backends, seed = (lambda: database_backends(url)), run * 100 + concurrency
+                            if shared:
+                                earlier = summary.get((kind, concurrency)) or summary.get((kind, previous), [])
+                                result = drive_collect_load(
+                                    port, token, concurrency, submissions_for(args.seconds, args.max_submissions, earlier),
+                                    seed, pid, backends,
+                                )
+                            else:
+                                result = drive(port, token, concurrency, args.seconds, args.max_submissions, seed, pid, backends)
+                            previous = concurrency
                             acknowledged += result["acknowledged"]
                             summary.setdefault((kind, concurrency), []).append(result)
                             failures = result["failures"]
@@ -443,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'database':10} {'c':>3} {'subm/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'RSS MB':>7} {'CPU ms':>7} {'DB CPU':>7} {'others':>7}   ODK Central (2 cores)")
     for (kind, concurrency), results in summary.items():
         med = {key: statistics.median(r[key] for r in results) for key in ("rate", "p50", "p95", "p99", "rss_mb", "cpu_ms", "db_cpu_ms", "others_pct")}
-        central_rate, central_p99 = CENTRAL.get(concurrency, (None, None))
+        central_rate, central_p99 = (CENTRAL_COLLECT_LOAD if shared else CENTRAL).get(concurrency, (None, None))
         central = f"{central_rate}/s" + (f", p99 {central_p99} ms" if central_p99 else "") if central_rate else ""
         print(f"{kind:10} {concurrency:3} {med['rate']:8.1f} {med['p50']:8.1f} {med['p95']:8.1f} {med['p99']:8.1f} {med['rss_mb']:7.0f} {med['cpu_ms']:7.1f} {med['db_cpu_ms']:7.1f} {med['others_pct']:6.0f}%   {central}")
     print("every acknowledged submission stored exactly once" if ok else "SOME ACKNOWLEDGED SUBMISSIONS ARE MISSING OR DUPLICATED")
