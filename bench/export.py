@@ -3,6 +3,7 @@
     .venv/bin/python bench/export.py [--shapes reference intake] [--sizes 20000 100000] [--runs 3]
                                      [--formats xlsx csv]
                                      [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+                                     [--encrypted]
 
 Two forms ("shapes"):
 
@@ -28,6 +29,11 @@ times:
   deflated at compresslevel 1 in one thread: no database, no formatting;
 - deflate floor (for information): the very bytes of the export's tables, decompressed beforehand,
   only deflated and written: what no writer of those bytes can beat.
+
+With --encrypted, the same households also go, sealed as ODK Collect seals them, into a second
+organisation whose form has encryption on; the encrypted export (opened with the passphrase) is timed
+beside the plain one and the decryption alone (``decrypt_submission`` of envelopes held in memory), against
+the target: encrypted export <= decryption alone + 1.5 x plain export.
 
 Prints the medians, the ratio and the peak RSS of the export process (VmHWM: the interpreter and
 libraries included); with --traced also tracemalloc's peak of one more run (what Python allocates;
@@ -63,6 +69,7 @@ from sqlalchemy import create_engine, insert, text  # noqa: E402
 
 INTAKE_FORM = ROOT / "forms" / "household_status_intake.xlsx"
 POOL = 1000
+PASSPHRASE = "benchmark passphrase, not a secret"
 
 
 # -- the forms -----------------------------------------------------------------------------------
@@ -251,28 +258,73 @@ class Households:
                     parts.append(f"<{name}>{escaped}</{name}>")
 
 
-def fill(url: str, households: int, folder: Path, shape: str) -> dict:
-    """A migrated database with the household form and ``households`` submissions; returns ids."""
-    from formserver import forms, migrate
+def fill(url: str, households: int, folder: Path, shape: str, encrypted: bool = False) -> None:
+    """A migrated database with the household form and ``households`` submissions in the organisation
+    "bench"; with ``encrypted`` the same households again in "bench-sealed", whose form has encryption on
+    (``PASSPHRASE``) and whose submissions are envelopes sealed as ODK Collect seals them."""
+    from formserver import form_keys, forms, migrate
     from formserver.accounts import create_organisation
     from formserver.db import Database
     from formserver.exports.flatten import flatten, repeat_paths
-    from formserver.models import Submission
     from formserver.storage import BlobStore
     from formserver.config import Settings
 
     settings = Settings(data_dir=folder, database_url=url, secret_key="bench", validate_with_java=False)
     database = Database(settings)
     migrate.upgrade(database.engine)
+    targets = []
     with database.session_scope() as session:
-        organisation = create_organisation(session, "bench", "Benchmark network")
-        _title, file_name, form_bytes = SHAPES[shape]
-        version = forms.add_form_version(session, BlobStore(folder / "blobs"), organisation, form_bytes(), file_name).version
-        ids = {"organisation": organisation.id, "form": version.form_id, "version": version.id}
-        tree = version.field_tree
-    maker = Households(tree)
-    sample = maker.values(0)
-    assert flatten(maker.xml(sample), repeat_paths(tree)) == sample, "the synthetic flattened copy must equal flatten(xml)"
+        for slug in ["bench", "bench-sealed"] if encrypted else ["bench"]:
+            organisation = create_organisation(session, slug, "Benchmark network")
+            _title, file_name, form_bytes = SHAPES[shape]
+            version = forms.add_form_version(session, BlobStore(settings.blob_dir), organisation, form_bytes(), file_name).version
+            if slug == "bench-sealed":
+                version = form_keys.turn_on_encryption(session, version.form, PASSPHRASE)
+            session.flush()
+            tree = dict(version.field_tree, version=version.version)
+            targets.append(({"organisation": organisation.id, "form": version.form_id, "version": version.id},
+                            tree, version.public_key, version.title))
+    for ids, tree, public_key, title in targets:
+        maker = Households(tree)
+        sample = maker.values(0)
+        assert flatten(maker.xml(sample), repeat_paths(tree)) == sample, "the synthetic flattened copy must equal flatten(xml)"
+        seal = Sealer(BlobStore(settings.blob_dir), public_key, title) if public_key else None
+        insert_households(database, ids, maker, households, seal)
+    database.dispose()
+
+
+class Sealer:
+    """What a phone sends for an encrypted form: the envelope (stored as the submission's XML) and
+    ``submission.xml.enc``, sealed by the tests' Collect-like helper and written into the blob store's
+    layout directly (no fsync per file: this only fills a benchmark's database)."""
+
+    def __init__(self, blobs, public_key: str, title: str):
+        from tests.encrypted_collect import encrypt_like_collect
+
+        self.encrypt = encrypt_like_collect
+        self.blobs = blobs
+        self.public_key = public_key
+        self.title = title
+        self.saved_at = dt.datetime(2026, 1, 5, 8, 0)
+        self.files: dict[str, tuple[str, int]] = {}  # instanceID -> (sha256, size) of its submission.xml.enc
+
+    def __call__(self, instance_id: str, xml: bytes) -> bytes:
+        upload = self.encrypt(xml, [], self.public_key, form_title=self.title, saved_at=self.saved_at)
+        (name, content), = upload.files
+        sha256 = hashlib.sha256(content).hexdigest()
+        path = self.blobs.path(sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        self.files[instance_id] = (sha256, len(content))
+        return upload.envelope
+
+
+def insert_households(database, ids: dict, maker: Households, households: int, seal: Sealer | None) -> None:
+    """Bulk-insert ``households`` submissions (and, sealed, their ``submission.xml.enc`` attachments)."""
+    from sqlalchemy import select
+
+    from formserver.models import Submission, SubmissionAttachment
+
     received = dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.timezone.utc)
     # A pool of distinct households, each stored many times under its own instanceID: generating
     # 100,000 from scratch would take longer than the export being measured.
@@ -289,21 +341,23 @@ def fill(url: str, households: int, folder: Path, shape: str) -> dict:
             values = dict(base)
             values["meta/instanceID"] = instance_id
             xml = base_xml.replace(base_id, instance_id.encode())
+            if seal is not None:
+                xml = seal(instance_id, xml)
             batch.append(
                 {
                     "organisation_id": ids["organisation"],
                     "form_id": ids["form"],
                     "form_version_id": ids["version"],
                     "instance_id": values["meta/instanceID"],
-                    "instance_name": values.get("meta/instanceName"),
+                    "instance_name": None if seal else values.get("meta/instanceName"),
                     "xml": xml,
                     "xml_sha256": hashlib.sha256(xml).hexdigest(),
-                    "data": values,
+                    "data": None if seal else values,
                     "received_at": received + dt.timedelta(seconds=number * 13),
                     "device_id": f"collect:{number % 40:016d}",
                     "review_state": "received",
                     "is_current": True,
-                    "attachments_expected": 0,
+                    "attachments_expected": 1 if seal else 0,
                 }
             )
             if len(batch) == 2000:
@@ -311,17 +365,27 @@ def fill(url: str, households: int, folder: Path, shape: str) -> dict:
                 batch = []
         if batch:
             connection.execute(insert(table), batch)
-    database.dispose()
-    return ids
+        if seal is not None:
+            rows = connection.execute(select(table.c.id, table.c.instance_id).where(table.c.form_id == ids["form"]))
+            attachments = [
+                {"submission_id": submission_id, "name": "submission.xml.enc", "sha256": seal.files[instance_id][0],
+                 "size": seal.files[instance_id][1], "content_type": "application/octet-stream", "received_at": received}
+                for submission_id, instance_id in rows
+            ]
+            for start in range(0, len(attachments), 2000):
+                connection.execute(insert(SubmissionAttachment.__table__), attachments[start:start + 2000])
 
 
 # -- one measured export (in a child process) -------------------------------------------------------
 
 
-def child(url: str, fmt: str, output: str, traced: bool) -> None:
+def child(url: str, fmt: str, output: str, traced: bool, sealed: bool) -> None:
+    """One export, as a background job runs it; ``sealed``: the encrypted form's, opened with the passphrase
+    (the key's opening, a deliberately slow scrypt, is timed apart and included in the total)."""
     import tracemalloc
 
     from formserver.config import Settings
+    from formserver.exports.decrypting import export_key
     from formserver.exports.export import run_export
     from formserver.db import reading_session
     from formserver.models import Form, Organisation
@@ -332,17 +396,54 @@ def child(url: str, fmt: str, output: str, traced: bool) -> None:
         tracemalloc.start()
     started = time.perf_counter()
     with reading_session(settings) as session:
-        organisation = session.query(Organisation).filter_by(slug="bench").one()
+        organisation = session.query(Organisation).filter_by(slug="bench-sealed" if sealed else "bench").one()
         form = session.query(Form).filter_by(organisation_id=organisation.id).one()
-        result = run_export(session, settings, organisation, form, {"format": fmt, "lang": "th"}, output, spool_dir=folder)
+        key = export_key(session, form, passphrase=PASSPHRASE) if sealed else None
+        key_seconds = time.perf_counter() - started
+        result = run_export(session, settings, organisation, form, {"format": fmt, "lang": "th"}, output,
+                            spool_dir=folder, key=key)
     seconds = time.perf_counter() - started
+    assert result.not_decrypted == 0, "every envelope of the benchmark must decrypt"
     peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else None
     print(json.dumps({
         "seconds": seconds,
+        "key_seconds": key_seconds,
         "max_rss_mib": peak_rss_mib(),
         "traced_peak_mib": peak,
         "tables": result.tables,
     }))
+
+
+def decryption_alone(url: str, folder: str) -> None:
+    """The floor of a decrypting export: every envelope and its ``submission.xml.enc`` read into memory
+    beforehand, then only ``decrypt_submission`` timed (two RSA-2048 private-key operations, the key and
+    the signature, and the AES and MD5 of each submission)."""
+    from sqlalchemy import select
+
+    from formserver.config import Settings
+    from formserver.db import reading_session
+    from formserver.encryption import decrypt_submission, read_envelope
+    from formserver.exports.decrypting import export_key
+    from formserver.models import Form, Organisation, Submission, SubmissionAttachment
+    from formserver.storage import BlobStore
+    from formserver.xml import parse
+
+    settings = Settings(data_dir=Path(folder), database_url=url, secret_key="bench", validate_with_java=False)
+    with reading_session(settings) as session:
+        organisation = session.query(Organisation).filter_by(slug="bench-sealed").one()
+        form = session.query(Form).filter_by(organisation_id=organisation.id).one()
+        key = export_key(session, form, passphrase=PASSPHRASE)
+        rows = session.execute(
+            select(Submission.xml, SubmissionAttachment.sha256)
+            .join(SubmissionAttachment, SubmissionAttachment.submission_id == Submission.id)
+            .where(Submission.form_id == form.id)
+        ).all()
+    blobs = BlobStore(settings.blob_dir)
+    sealed = [(read_envelope(parse(bytes(xml))), blobs.read(sha256)) for xml, sha256 in rows]
+    started = time.perf_counter()
+    for envelope, content in sealed:
+        decrypt_submission(envelope, key, lambda _name, content=content: content)
+    print(json.dumps({"seconds": time.perf_counter() - started, "submissions": len(sealed)}))
 
 
 def peak_rss_mib() -> float:
@@ -357,12 +458,14 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(url: str, fmt: str, output: Path, traced: bool = False) -> dict:
+def measure(url: str, fmt: str, output: Path, traced: bool = False, sealed: bool = False) -> dict:
+    flags = (["--traced"] if traced else []) + (["--sealed"] if sealed else [])
+    return in_child(["--child", url, fmt, str(output)] + flags)
+
+
+def in_child(arguments: list[str]) -> dict:
     env = dict(os.environ, PYTHONHASHSEED="0")
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", url, fmt, str(output)] + (["--traced"] if traced else []),
-        capture_output=True, text=True, env=env, check=False,
-    )
+    done = subprocess.run([sys.executable, __file__] + arguments, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise SystemExit(done.stderr)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -496,41 +599,87 @@ def main() -> None:
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES),
                         help="reference: the issue's shape, which the targets are judged on; intake: the wide intake form")
     parser.add_argument("--database-url", help="a PostgreSQL server database (a fresh schema is used); default: SQLite")
+    parser.add_argument("--encrypted", action="store_true",
+                        help="also the same households in an encrypted form, exported with the passphrase, "
+                             "beside the decryption alone")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--sealed", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--decryption-alone", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--traced", action="store_true",
-                        help="also report tracemalloc's peak from one more run (slow: tracemalloc slows Python several times)")
+                        help="also report tracemalloc's peak of one more run (slow: tracemalloc slows Python several times)")
     args = parser.parse_args()
     if args.child:
-        child(*args.child, traced=args.traced)
+        child(*args.child, traced=args.traced, sealed=args.sealed)
+        return
+    if args.decryption_alone:
+        decryption_alone(*args.decryption_alone)
         return
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu()}; Python {platform.python_version()}; "
           f"database: {'PostgreSQL' if args.database_url else 'SQLite'}")
-    results = []
+    results, sealed = [], []
     for shape in args.shapes:
         for households in args.sizes:
-            results += run_size(args, shape, households)
+            plain, encrypted = run_size(args, shape, households)
+            results += plain
+            sealed += encrypted
     database = "PostgreSQL" if args.database_url else "SQLite"
     print("\n| shape | households | database | format | export | raw limit | ratio | deflate floor | peak RSS |")
     print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for shape, households, fmt, export, raw, floor, rss in results:
         print(f"| {shape} | {households:,} | {database} | {fmt} | {export:.2f} s | {raw:.2f} s | {export / raw:.1f}x "
               f"| {floor:.2f} s ({export / floor:.1f}x) | {rss:.0f} MiB |")
+    if sealed:
+        print("\n| shape | households | database | format | decryption alone | plain export | encrypted export "
+              "(key opening left out) | target (decryption + 1.5 x plain) | peak RSS plain / encrypted |")
+        print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+        for shape, households, fmt, decryption, plain, export, rss_plain, rss in sealed:
+            target = decryption + 1.5 * plain
+            print(f"| {shape} | {households:,} | {database} | {fmt} | {decryption:.2f} s | {plain:.2f} s | {export:.2f} s "
+                  f"| {target:.2f} s ({'met' if export <= target else f'missed by {export - target:.2f} s'}) "
+                  f"| {rss_plain:.0f} / {rss:.0f} MiB |")
 
 
-def run_size(args, shape: str, households: int) -> list[tuple]:
-    """Fill a fresh database with ``households`` of ``shape`` and measure every format."""
+def run_size(args, shape: str, households: int) -> tuple[list[tuple], list[tuple]]:
+    """Fill a fresh database with ``households`` of ``shape`` and measure every format (and, with
+    --encrypted, the encrypted form's exports and the decryption alone)."""
     with tempfile.TemporaryDirectory(prefix="bench-export-") as name:
         folder = Path(name)
         url, handle = fresh_database(args.database_url, folder)
         try:
             started = time.perf_counter()
-            fill(url, households, folder, shape)
-            print(f"\n{SHAPES[shape][0]}, {households:,} households: filled in {time.perf_counter() - started:.1f} s",
-                  flush=True)
-            return [(shape, households, fmt, *measure_format(args, url, fmt, folder)) for fmt in args.formats]
+            fill(url, households, folder, shape, encrypted=args.encrypted)
+            print(f"\n{SHAPES[shape][0]}, {households:,} households{' (and as many encrypted)' if args.encrypted else ''}: "
+                  f"filled in {time.perf_counter() - started:.1f} s", flush=True)
+            plain = [(shape, households, fmt, *measure_format(args, url, fmt, folder)) for fmt in args.formats]
+            if not args.encrypted:
+                return plain, []
+            decryption = measure_decryption(args, url, folder)
+            sealed = []
+            for _shape, _households, fmt, export, _raw, _floor, rss in plain:
+                encrypted, encrypted_rss = measure_sealed(args, url, fmt, folder)
+                sealed.append((shape, households, fmt, decryption, export, encrypted, rss, encrypted_rss))
+            return plain, sealed
         finally:
             drop(handle)
+
+
+def measure_decryption(args, url: str, folder: Path) -> float:
+    runs = [in_child(["--decryption-alone", url, str(folder)]) for _ in range(args.runs)]
+    print(f"  decryption alone of {runs[0]['submissions']:,} envelopes (s): "
+          f"{', '.join(format(r['seconds'], '.2f') for r in runs)}", flush=True)
+    return statistics.median(r["seconds"] for r in runs)
+
+
+def measure_sealed(args, url: str, fmt: str, folder: Path) -> tuple[float, float]:
+    """Median time and peak RSS of the encrypted form's export, opened with the passphrase; the time leaves
+    out the key's opening (scrypt, about 1.5 s and 128 MiB whatever the number of submissions)."""
+    output = folder / ("sealed.xlsx" if fmt == "xlsx" else "sealed.csv.zip")
+    runs = [measure(url, fmt, output, sealed=True) for _ in range(args.runs)]
+    print(f"  encrypted {fmt} runs (s): {', '.join(format(r['seconds'], '.2f') for r in runs)} "
+          f"(of which opening the key: {', '.join(format(r['key_seconds'], '.2f') for r in runs)}); "
+          f"peak RSS {max(r['max_rss_mib'] for r in runs):.0f} MiB", flush=True)
+    return statistics.median(r["seconds"] - r["key_seconds"] for r in runs), max(r["max_rss_mib"] for r in runs)
 
 
 def measure_format(args, url: str, fmt: str, folder: Path) -> tuple[float, float, float, float]:

@@ -26,14 +26,14 @@ ID_NUMBER = "0570189001238"
 INSTANCE_ID = "uuid:6f1c2b7e-0a54-4c8e-9d1e-2b7f3a1d9e01"
 
 
-def household_instance(version: str) -> bytes:
+def household_instance(version: str, *, instance_id: str = INSTANCE_ID, head: str = HEAD) -> bytes:
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <data xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms" id="household_status_intake" version="{version}">
 <consent><consent_purpose/><consent_sensitive>yes</consent_sensitive><consent_refused/><has_minors>no</has_minors><consent_guardian/><consent_photo>yes</consent_photo><consent_referral>yes</consent_referral></consent>
 <intake>
 <interviewer><organisation>other</organisation><organisation_other>มูลนิธิทดสอบ</organisation_other><interviewer_id>A01</interviewer_id><interview_date>2026-11-20</interview_date></interviewer>
 <location><province>57</province><district>5715</district><subdistrict>571501</subdistrict><village_name>{PLACE}</village_name><village_moo>7</village_moo><house_no>12/3</house_no><gps>20.2 99.6 500 5</gps><household_code>CR-0001</household_code></location>
-<household><head_name>{HEAD}</head_name><head_phone>0812345678</head_phone><languages>akha thai</languages><languages_other/><member_count>1</member_count></household>
+<household><head_name>{head}</head_name><head_phone>0812345678</head_phone><languages>akha thai</languages><languages_other/><member_count>1</member_count></household>
 <member><member_name>{MEMBER}</member_name><relationship>child</relationship><sex>female</sex><dob>2015-03-01</dob><dob_estimated>no</dob_estimated><age>11</age><record_status>yes</record_status><minor_no_consent/><birth_country>thailand</birth_country><birth_place>{PLACE}</birth_place><ethnicity>akha</ethnicity><ethnicity_other/><id_type>no_status_card</id_type><id_number>{ID_NUMBER}</id_number><legal_status>no_status</legal_status><unhcr_cat/><documents>birth_certificate</documents><documents_other/><status_problem/><status_problem_other/><process_step/><health_cover/><work_permit/><schooling/><travel/></member>
 <violations><any_violation>no</any_violation></violations>
 <referral><needs/><needs_other/><urgency/><referral_no_consent/><refer_to/><refer_to_other/></referral>
@@ -41,7 +41,7 @@ def household_instance(version: str) -> bytes:
 <follow_up><follow_up_needed>yes</follow_up_needed><follow_up_date>2026-12-01</follow_up_date><follow_up_staff>สมชาย</follow_up_staff><follow_up_note>{NOTE}</follow_up_note></follow_up>
 </intake>
 <start>2026-11-20T09:00:00.000+07:00</start><end>2026-11-20T09:40:00.000+07:00</end><today>2026-11-20</today><deviceid>collect:AbCdEf0123456789</deviceid><username/>
-<meta><instanceID>{INSTANCE_ID}</instanceID><instanceName>CR-0001 2026-11-20</instanceName></meta>
+<meta><instanceID>{instance_id}</instanceID><instanceName>CR-0001 2026-11-20</instanceName></meta>
 </data>""".encode("utf-8")
 
 

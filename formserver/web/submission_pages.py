@@ -145,6 +145,7 @@ def submissions_page(organisation: Organisation, form_id: str):
         names=submitter_names(rows),
         present=present,
         versions=versions,
+        encrypted={s.id for s in rows if s.data is None},  # an envelope is the only submission without a flattened copy
         review_states=REVIEW_STATES,
         page_args={k: v for k, v in filters.items() if v},
     )
