@@ -38,17 +38,20 @@ def test_the_access_log_names_every_request_but_never_a_device_token(environment
     log = tmp_path / "server.log"
     token = "SecretDeviceToken0123456789"
     with running_server(environment, log=log) as (base, _pid):
-        for path in (f"/key/{token}/o/hillnet/submission", f"/key/{token}/o/hillnet/formList"):
-            request = urllib.request.Request(base + path, method="HEAD")
+        asked = [("HEAD", f"/key/{token}/o/hillnet/submission"), ("HEAD", f"/key/{token}/o/hillnet/formList"),
+                 ("DELETE", f"/v1/sessions/{token}")]
+        for method, path in asked:
+            request = urllib.request.Request(base + path, method=method)
             try:
                 urllib.request.urlopen(request).close()
             except urllib.error.HTTPError as refused:
                 assert refused.code == 401
         deadline = time.monotonic() + 10  # a request is logged just after its answer is sent
-        while log.read_text().count("/o/hillnet/") < 2 and time.monotonic() < deadline:
+        while log.read_text().count("/o/hillnet/") + log.read_text().count("/v1/sessions/") < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
     written = log.read_text()
     assert "/key/…/o/hillnet/submission" in written and "/key/…/o/hillnet/formList" in written, written
+    assert "/v1/sessions/…" in written, written
     assert token not in written
     assert "[WARNING]" not in written  # nothing that would worry whoever reads the log
 

@@ -22,11 +22,13 @@ log = logging.getLogger(__name__)
 OPENROSA_HEADERS = [("X-OpenRosa-Version", "1.0"), ("Cache-Control", "no-cache")]
 
 _TOKEN = re.compile(r"^/key/[^/]+/")
+_API_SESSION = re.compile(r"^/v1/sessions/[^/?]+")
 
 
 def without_token(path: str) -> str:
-    """A path fit for a log: a device account's token is its password."""
-    return _TOKEN.sub("/key/…/", path)
+    """A path fit for a log: a device account's token is its password, and so is an API session's
+    (``DELETE /v1/sessions/TOKEN``)."""
+    return _API_SESSION.sub("/v1/sessions/…", _TOKEN.sub("/key/…/", path))
 
 
 def problem_answer(
