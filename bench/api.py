@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import export as export_bench  # noqa: E402 - bench/export.py, beside this script
+from ingest import server_environment  # noqa: E402 - bench/ingest.py, beside this script
 from tests.servers import process_tree, running_server  # noqa: E402
 
 
@@ -62,17 +63,6 @@ def manager_token(url: str, folder: Path, ids: dict) -> tuple[str, str]:
         form_id = session.get(Form, ids["form"]).form_id
     database.dispose()
     return token, form_id
-
-
-def server_environment(url: str, folder: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
-    env.update(
-        FORMSERVER_DATABASE_URL=url,
-        FORMSERVER_DATA_DIR=str(folder),
-        FORMSERVER_SECRET_KEY="bench",
-        FORMSERVER_VALIDATE_WITH_JAVA="0",
-    )
-    return env
 
 
 def peak_rss_mib(pids: list[int]) -> float:

@@ -258,10 +258,11 @@ class Households:
                     parts.append(f"<{name}>{escaped}</{name}>")
 
 
-def fill(url: str, households: int, folder: Path, shape: str, encrypted: bool = False) -> None:
+def fill(url: str, households: int, folder: Path, shape: str, encrypted: bool = False) -> dict:
     """A migrated database with the household form and ``households`` submissions in the organisation
     "bench"; with ``encrypted`` the same households again in "bench-sealed", whose form has encryption on
-    (``PASSPHRASE``) and whose submissions are envelopes sealed as ODK Collect seals them."""
+    (``PASSPHRASE``) and whose submissions are envelopes sealed as ODK Collect seals them. Returns the ids
+    of "bench"'s organisation, form and form version (bench/api.py reads them)."""
     from formserver import form_keys, forms, migrate
     from formserver.accounts import create_organisation
     from formserver.db import Database
@@ -291,6 +292,7 @@ def fill(url: str, households: int, folder: Path, shape: str, encrypted: bool = 
         seal = Sealer(BlobStore(settings.blob_dir), public_key, title) if public_key else None
         insert_households(database, ids, maker, households, seal)
     database.dispose()
+    return targets[0][0]
 
 
 class Sealer:

@@ -244,9 +244,8 @@ def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
-@contextmanager
-def server(url: str, folder: Path, *, workers: int | None, threads: int | None):
-    """``formserver serve`` with its defaults (unless told) on this database; yields its port and pid."""
+def server_environment(url: str, folder: Path) -> dict[str, str]:
+    """The environment of a benchmark's ``formserver serve``: this database and data folder, nothing else."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSERVER_")}
     env.update(
         FORMSERVER_DATABASE_URL=url,
@@ -254,6 +253,13 @@ def server(url: str, folder: Path, *, workers: int | None, threads: int | None):
         FORMSERVER_SECRET_KEY="bench",
         FORMSERVER_VALIDATE_WITH_JAVA="0",
     )
+    return env
+
+
+@contextmanager
+def server(url: str, folder: Path, *, workers: int | None, threads: int | None):
+    """``formserver serve`` with its defaults (unless told) on this database; yields its port and pid."""
+    env = server_environment(url, folder)
     with running_server(env, workers=workers, threads=threads, log=folder / "server.log", timeout=60) as (base, pid):
         time.sleep(1.0)  # let every worker finish booting
         yield int(base.rsplit(":", 1)[1]), pid
