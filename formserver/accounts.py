@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -101,3 +102,28 @@ def add_member(session: Session, organisation: Organisation, user: User, role: s
     session.flush()
     audit.record(session, "member.set", organisation=organisation, user=actor, target=user.email, role=role)
     return membership
+
+
+# -- wrong passwords in a row slow an account down ---------------------------------------------------
+
+FREE_FAILURES = 5
+FIRST_DELAY = timedelta(seconds=30)
+LONGEST_DELAY = timedelta(hours=1)
+
+
+def sign_in_delay(failures: int) -> timedelta:
+    """How long to refuse sign-ins after ``failures`` failures in a row: none for the first few, then doubling."""
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    return min(FIRST_DELAY * (2 ** (failures - FREE_FAILURES)), LONGEST_DELAY)
+
+
+def refuse_while_slowed(failures: int, last_failed_at: datetime | None, now: datetime) -> None:
+    """``signin.throttled`` while the account waits after ``failures`` wrong passwords in a row: the
+    password is then not even checked, so guessing gains nothing (web, API and phones alike)."""
+    delay = sign_in_delay(failures)
+    if delay and last_failed_at is not None:
+        wait = last_failed_at + delay - now
+        if wait > timedelta(0):
+            seconds = int(wait.total_seconds()) + 1
+            raise Problem("signin.throttled", minutes=max(1, -(-seconds // 60)))

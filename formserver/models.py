@@ -96,6 +96,10 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_sign_in_at: Mapped[datetime | None]
+    # Wrong passwords from phones (Digest, or Basic over https), counted apart from the web's: a phone
+    # with a stale password slows down that person's phones, not their web sign-in.
+    failed_phone_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failed_phone_sign_in_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")

@@ -482,7 +482,10 @@ def sender(shared_app, shared_settings, shared_web):
     sender.close()
 
 
-THROTTLING = {(User.__tablename__, "failed_sign_ins"), (User.__tablename__, "last_failed_sign_in_at")}
+THROTTLING = {
+    (User.__tablename__, column)
+    for column in ("failed_sign_ins", "last_failed_sign_in_at", "failed_phone_sign_ins", "last_failed_phone_sign_in_at")
+}
 
 
 def snapshot(sender: Sender) -> tuple[dict, dict]:

@@ -559,7 +559,10 @@ def mistakes(app: Flask, matrix: Matrix, table: Plan) -> list[str]:
         for scope, request in table.requests(matrix, requester):
             answer = ask(request)
             want = table.expected(requester, scope)
-            if answer.status != want:
+            # The changed viewer's phone keeps sending the old password: after a few, the account is slowed
+            # down and a phone gets 429 where it got 401 (tests/test_openrosa_auth.py tests that on its own).
+            slowed_down = table.surface.callers == PHONES and (want, answer.status) == (401, 429)
+            if answer.status != want and not slowed_down:
                 wrong.append(f"{requester.name}, {scope}: {answer.status}, not {want}  ({request.path})")
             elif table.surface.callers == API and want >= 400:
                 if (problem := centrals_shape(answer)) is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 
 import pytest
@@ -251,3 +252,39 @@ def test_forwarded_headers_are_honoured_only_behind_a_proxy(settings, world):
         assert response.status_code == 200
         assert f"<downloadUrl>{expected}{token}/o/hillnet/forms/hill_form.xml</downloadUrl>".encode() in response.data
         app.extensions["formserver.db"].dispose()
+
+
+def test_wrong_phone_passwords_in_a_row_slow_the_account_down_even_for_the_right_one(client, world, session):
+    collector = world["people"]["collector"]
+    for _ in range(accounts.FREE_FAILURES):
+        assert person(client, "hillnet", "collector@hill.org", "a guess").form_list().status == 401
+    session.refresh(collector)
+    assert collector.failed_phone_sign_ins == accounts.FREE_FAILURES
+    slowed = person(client, "hillnet", "collector@hill.org").form_list()  # the right password, too early
+    assert slowed.status == 429
+    assert "Too many failed sign-ins" in slowed.message and re.search("[\u0E00-\u0E7F]", slowed.message)
+    session.refresh(collector)
+    assert collector.failed_phone_sign_ins == accounts.FREE_FAILURES  # refused without being checked
+    assert collector.failed_sign_ins == 0  # the web's count is apart: the person can still sign in there
+
+
+def test_the_right_phone_password_forgets_the_wrong_ones_before_it(client, world, session):
+    collector = world["people"]["collector"]
+    for _ in range(accounts.FREE_FAILURES - 1):
+        person(client, "hillnet", "collector@hill.org", "a guess").form_list()
+    assert person(client, "hillnet", "collector@hill.org").form_list().status == 200
+    session.refresh(collector)
+    assert collector.failed_phone_sign_ins == 0 and collector.last_failed_phone_sign_in_at is None
+    audited = session.scalars(select(AuditEvent).where(AuditEvent.action == "user.sign_in_failed")).all()
+    assert len(audited) == accounts.FREE_FAILURES - 1 and all(e.details.get("source") == "phone" for e in audited)
+
+
+def test_wrong_basic_passwords_over_https_count_as_the_phones_do(client, world, session):
+    import base64
+
+    wrong = "Basic " + base64.b64encode(b"collector@hill.org:a guess").decode()
+    for _ in range(accounts.FREE_FAILURES):
+        answer = client.get(f"/o/hillnet/formList?{D}", base_url="https://formserver.test", headers={"Authorization": wrong})
+        assert answer.status_code == 401
+    right = "Basic " + base64.b64encode(f"collector@hill.org:{PASSWORD}".encode()).decode()
+    assert client.get(f"/o/hillnet/formList?{D}", base_url="https://formserver.test", headers={"Authorization": right}).status_code == 429

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from formserver import accounts
 from formserver.models import AuditEvent, ReviewState, Submission, User, utcnow
 from formserver.problems import Problem
 from formserver.web import auth
@@ -73,9 +74,9 @@ def test_repeated_failures_slow_sign_in_down_even_with_the_right_password(app, w
 
 
 def test_the_delay_doubles_and_stops_at_an_hour(session):
-    assert auth.sign_in_delay(4) == timedelta(0)
-    assert [auth.sign_in_delay(n).total_seconds() for n in (5, 6, 7)] == [30, 60, 120]
-    assert auth.sign_in_delay(40) == timedelta(hours=1)
+    assert accounts.sign_in_delay(4) == timedelta(0)
+    assert [accounts.sign_in_delay(n).total_seconds() for n in (5, 6, 7)] == [30, 60, 120]
+    assert accounts.sign_in_delay(40) == timedelta(hours=1)
     user = make_user(session, "slow@example.org")
     user.failed_sign_ins, user.last_failed_sign_in_at = 7, utcnow()
     try:

@@ -22,16 +22,16 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import Authorization
 from werkzeug.wsgi import get_host
 
-from .. import permissions
-from ..accounts import password_matches
+from .. import audit, permissions
+from ..accounts import password_matches, refuse_while_slowed
 from ..config import Settings
 from ..db import read_first
-from ..models import AppUser, Organisation, User
+from ..models import AppUser, Organisation, User, utcnow
 from ..problems import Problem
 
 NONCE_LIFETIME = 3600  # seconds
@@ -163,6 +163,8 @@ def check_digest(session: Session, settings: Settings, credentials: Authorizatio
     user = session.scalar(_BY_EMAIL, {"email": username})
     if user is None or not user.digest_ha1:
         raise Problem("appuser.sign_in_required")
+    now = utcnow()
+    refuse_while_slowed(user.failed_phone_sign_ins or 0, user.last_failed_phone_sign_in_at, now)
     expected = digest_response(
         user.digest_ha1,
         method=method,
@@ -174,10 +176,32 @@ def check_digest(session: Session, settings: Settings, credentials: Authorizatio
         algorithm=params.get("algorithm"),
     )
     if not hmac.compare_digest(expected, (params.get("response") or "").lower()):
-        raise Problem("appuser.sign_in_required")
+        _count_wrong_password(session, user, now)
     if state == "stale":
         raise Problem("appuser.sign_in_required", stale=True)
+    _forget_wrong_passwords(session, user)
     return user
+
+
+def _count_wrong_password(session: Session, user: User, now) -> None:
+    """One more wrong password from a phone (kept, and audited, even though the request fails); then 401."""
+    failures = (user.failed_phone_sign_ins or 0) + 1
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_phone_sign_ins=User.failed_phone_sign_ins + 1, last_failed_phone_sign_in_at=now)
+    )
+    audit.record(session, "user.sign_in_failed", user=user, target=user.email, failures=failures, source="phone")
+    session.commit()
+    raise Problem("appuser.sign_in_required")
+
+
+def _forget_wrong_passwords(session: Session, user: User) -> None:
+    if user.failed_phone_sign_ins:
+        session.execute(
+            update(User).where(User.id == user.id).values(failed_phone_sign_ins=0, last_failed_phone_sign_in_at=None)
+        )
+        session.commit()
 
 
 # --------------------------------------------------------------------------- basic (https only)
@@ -192,14 +216,17 @@ def check_basic(session: Session, credentials: Authorization) -> User:
     user = session.scalar(_BY_EMAIL, {"email": username}) if username else None
     if user is None or not password:
         raise Problem("appuser.sign_in_required")
+    now = utcnow()
+    refuse_while_slowed(user.failed_phone_sign_ins or 0, user.last_failed_phone_sign_in_at, now)
     key = (user.id, user.password_hash)
     fingerprint = hashlib.sha256(f"{user.password_hash}\0{password}".encode("utf-8")).hexdigest()
     if _BASIC_VERIFIED.get(key) != fingerprint:
         if not password_matches(user, password):
-            raise Problem("appuser.sign_in_required")
+            _count_wrong_password(session, user, now)
         if len(_BASIC_VERIFIED) > 1000:
             _BASIC_VERIFIED.clear()
         _BASIC_VERIFIED[key] = fingerprint
+    _forget_wrong_passwords(session, user)
     return user
 
 

@@ -1,6 +1,6 @@
 """Signing in and out, slowed-down guessing, idle sessions, CSRF tokens and cookies.
 
-Plain functions where they can be (``check_sign_in``, ``sign_in_delay``) so that
+Plain functions where they can be (``check_sign_in``; the slow-down is ``accounts.sign_in_delay``) so that
 tests call them without HTTP; the request hooks are installed by ``init_app``.
 """
 
@@ -29,9 +29,6 @@ from ..translations import N_
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-FREE_FAILURES = 5
-FIRST_DELAY = timedelta(seconds=30)
-LONGEST_DELAY = timedelta(hours=1)
 
 
 class SignedIn(UserMixin):
@@ -61,13 +58,6 @@ def signed_in_user() -> User | None:
 # -- sign-in, slowed down after repeated failures ------------------------------------------------
 
 
-def sign_in_delay(failures: int) -> timedelta:
-    """How long to refuse sign-ins after ``failures`` failures in a row: none for the first few, then doubling."""
-    if failures < FREE_FAILURES:
-        return timedelta(0)
-    return min(FIRST_DELAY * (2 ** (failures - FREE_FAILURES)), LONGEST_DELAY)
-
-
 def check_sign_in(
     session: Session, email: str, password: str, *, now: datetime | None = None, counts_of=None, **audit_details
 ) -> User:
@@ -84,12 +74,7 @@ def check_sign_in(
         check_password_hash(_dummy_hash(), password or "")  # as slow as for a known address
         raise Problem("signin.failed")
     counts = counts_of(user) if counts_of else user
-    delay = sign_in_delay(counts.failed_sign_ins or 0)
-    if delay and counts.last_failed_sign_in_at is not None:
-        wait = counts.last_failed_sign_in_at + delay - now
-        if wait > timedelta(0):
-            seconds = int(wait.total_seconds()) + 1
-            raise Problem("signin.throttled", minutes=max(1, -(-seconds // 60)))
+    accounts.refuse_while_slowed(counts.failed_sign_ins or 0, counts.last_failed_sign_in_at, now)
     if not password or not accounts.password_matches(user, password):
         counts.failed_sign_ins = (counts.failed_sign_ins or 0) + 1
         counts.last_failed_sign_in_at = now
