@@ -363,6 +363,21 @@ class ApiSession(Base):
     expires_at: Mapped[datetime]
 
 
+class WebSession(Base):
+    """A signed-in browser: its cookie names this row by a random token, of which only the SHA-256 is kept.
+
+    Signing out deletes the row, so a copy of the cookie taken before (a shared office computer, a
+    stolen backup of a browser profile) no longer signs anyone in.
+    """
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ApiSignInFailures(Base):
     """Wrong API passwords of one user, counted apart from the web's so a stale script locks out only itself."""
 

@@ -3,7 +3,7 @@
 Each row of ``CASES`` says what is sent (by a phone to ``/submission`` through the application's own WSGI front,
 or by a person to a page or as an XLSForm upload), the status expected and words the answer must carry, in Thai and
 in English: a phone shows both at once, a page is read in either (each web case is sent once in each). The
-``unchanged`` fixture takes the rows of every data table (audit entries and the sign-in throttling counters
+``unchanged`` fixture takes the rows of every data table (audit entries, the sign-in throttling counters and signed-in browsers
 excepted) and the sha256 of every file in the data folder (attachments, media, exports, unfinished uploads) before
 the case, and compares them after. The world is the two organisations of ``web_fixtures``, built once for the
 module: no case may change it, and each checks that it did not.
@@ -489,11 +489,12 @@ THROTTLING = {
 
 
 def snapshot(sender: Sender) -> tuple[dict, dict]:
-    """Every data table's rows (but audit entries and sign-in throttling counters), and every data file's sha256."""
+    """Every data table's rows (but audit entries, sign-in throttling counters and signed-in browsers), and every
+    data file's sha256."""
     tables = {}
     with sender.app.extensions["formserver.db"].engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
-            if table.name == "audit_event":
+            if table.name in ("audit_event", "web_session"):
                 continue
             columns = [column for column in table.columns if (table.name, column.name) not in THROTTLING]
             tables[table.name] = connection.execute(select(*columns).order_by(*table.primary_key.columns)).all()

@@ -6,10 +6,10 @@ import re
 import time
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from formserver import accounts
-from formserver.models import AuditEvent, ReviewState, Submission, User, utcnow
+from formserver.models import AuditEvent, ReviewState, Submission, User, WebSession, utcnow
 from formserver.problems import Problem
 from formserver.web import auth
 
@@ -91,6 +91,29 @@ def test_signing_out_ends_the_session(app, web):
     client = app.test_client()
     sign_in(client, app, web.users["manager"])
     assert client.post("/logout", data={"csrf_token": CSRF}).location == "/login"
+    assert client.get("/orgs/hillnet").status_code == 302
+
+
+def test_signing_out_ends_every_copy_of_the_session_cookie(app, web):
+    """A cookie copied before signing out (a shared office computer, a stolen browser profile) signs no one in."""
+    client = app.test_client()
+    sign_in_with_form(client, "manager@hill.example", PASSWORD)
+    assert client.get("/orgs/hillnet").status_code == 200
+    copied = client.get_cookie("session").value
+    csrf = csrf_of(client.get("/orgs/hillnet/members").get_data(as_text=True))
+    assert client.post("/logout", data={"csrf_token": csrf}).location == "/login"
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/orgs/hillnet").status_code == 302
+    with db(app).session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(WebSession)) == 0
+
+
+def test_a_session_lasts_a_day_however_active(app, web):
+    client = app.test_client()
+    sign_in_with_form(client, "manager@hill.example", PASSWORD)
+    with db(app).session_scope() as session:
+        session.scalar(select(WebSession)).created_at = utcnow() - auth.SESSION_LIFETIME - timedelta(seconds=1)
     assert client.get("/orgs/hillnet").status_code == 302
 
 

@@ -47,8 +47,8 @@ def login():
         session.commit()  # keep the count of failures
         return render_template("login.html", next=target, email=email, problem=problem), problem.status
     audit.record(session, "user.sign_in", user=user, target=user.email)
+    auth.start_session(session, user)
     session.commit()
-    auth.start_session(user)
     return redirect(target)
 
 
@@ -57,8 +57,8 @@ def logout():
     user = auth.signed_in_user()
     session = request_session()
     audit.record(session, "user.sign_out", user=user, target=user.email)
+    auth.end_session(session)
     session.commit()
-    auth.end_session()
     flash_text(N_("You have signed out."), "info")
     return redirect(url_for("web.login"))
 
@@ -83,8 +83,9 @@ def change_password():
         return render_template("password.html", error=error), 400
     session = request_session()
     audit.record(session, "user.password", user=user, target=user.email)
+    auth.end_every_session(session, user)
+    auth.start_session(session, user)
     session.commit()
-    auth.start_session(user)  # the new password's fingerprint: every other session of this user ends
     flash_text(N_("Your password has been changed. Phones signed in with the old password need the new one."), "success")
     return redirect(url_for("web.home"))
 

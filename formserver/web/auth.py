@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import accounts, audit
 from ..db import request_session
-from ..models import User, utcnow
+from ..models import User, WebSession, utcnow
 from ..problems import Problem
 from ..translations import N_
 
@@ -31,17 +31,25 @@ CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-class SignedIn(UserMixin):
-    """What flask-login keeps: the user, and a fingerprint of the password the session was opened with.
+# However active, a browser signs in again after a day (as ODK Central's sessions), so that rows of
+# browsers that were closed without signing out can be cleared.
+SESSION_LIFETIME = timedelta(hours=24)
 
-    Changing the password changes the fingerprint, which ends every other session of that user.
+
+class SignedIn(UserMixin):
+    """What flask-login keeps in the cookie: the user, a fingerprint of the password the session was opened
+    with, and the token of its ``WebSession`` row.
+
+    Changing the password changes the fingerprint, which ends every other session of that user; signing out
+    deletes the row, which ends every copy of this cookie.
     """
 
-    def __init__(self, user: User):
+    def __init__(self, user: User, token: str):
         self.user = user
+        self.token = token
 
     def get_id(self) -> str:
-        return f"{self.user.id}.{password_fingerprint(self.user)}"
+        return f"{self.user.id}.{password_fingerprint(self.user)}.{self.token}"
 
 
 def password_fingerprint(user: User) -> str:
@@ -92,11 +100,15 @@ def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_urlsafe(16))
 
 
-def start_session(user: User) -> None:
-    """A fresh session for a user who just proved who they are (no fixation: the old one is dropped)."""
+def start_session(database: Session, user: User) -> None:
+    """A fresh session for a user who just proved who they are (no fixation: the old one is dropped and its
+    row deleted, as are this user's rows past their lifetime); the caller commits."""
     language = session.get("lang")
-    session.clear()
-    login_user(SignedIn(user))
+    end_session(database)
+    database.execute(delete(WebSession).where(WebSession.user_id == user.id, WebSession.created_at < utcnow() - SESSION_LIFETIME))
+    token = secrets.token_urlsafe(32)
+    database.add(WebSession(user_id=user.id, token_sha256=_token_digest(token)))
+    login_user(SignedIn(user, token))
     session.permanent = True
     session["seen"] = int(time.time())
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
@@ -104,9 +116,21 @@ def start_session(user: User) -> None:
         session["lang"] = language
 
 
-def end_session() -> None:
+def end_session(database: Session) -> None:
+    """Sign this browser out: its row goes (the caller commits), so a copy of the cookie is worth nothing."""
+    if current_user and current_user.is_authenticated:
+        database.execute(delete(WebSession).where(WebSession.token_sha256 == _token_digest(current_user.token)))
     logout_user()
     session.clear()
+
+
+def end_every_session(database: Session, user: User) -> None:
+    """Every browser of this user signs in again (a new password); the caller commits."""
+    database.execute(delete(WebSession).where(WebSession.user_id == user.id))
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 # -- CSRF ----------------------------------------------------------------------------------------
@@ -160,13 +184,22 @@ def init_auth(app: Flask) -> None:
 
 
 def _load_user(user_id: str) -> SignedIn | None:
-    number, _, fingerprint = user_id.partition(".")
-    if not number.isdigit():
+    number, _, rest = user_id.partition(".")
+    fingerprint, _, token = rest.partition(".")
+    if not number.isdigit() or not token:
         return None
-    user = request_session().get(User, int(number))
+    user = request_session().scalar(
+        select(User)
+        .join(WebSession, WebSession.user_id == User.id)
+        .where(
+            User.id == int(number),
+            WebSession.token_sha256 == _token_digest(token),
+            WebSession.created_at >= utcnow() - SESSION_LIFETIME,
+        )
+    )
     if user is None or not hmac.compare_digest(password_fingerprint(user), fingerprint):
         return None
-    return SignedIn(user)
+    return SignedIn(user, token)
 
 
 def wants_json() -> bool:
@@ -192,7 +225,9 @@ def before_web_request():
         seen = session.get("seen")
         now = int(time.time())
         if seen is None or now - int(seen) > idle.total_seconds():
-            end_session()
+            database = request_session()
+            end_session(database)
+            database.commit()
             from .i18n import flash_text
 
             flash_text(N_("Your session ended after a period without activity. Please sign in again."), "info")
