@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 
+from . import memory
 from .config import Settings
 from .translations import N_, bilingual
 
@@ -58,6 +59,7 @@ def load(threads: int) -> Front:
     """Granian's loader, run in each worker process: the application behind its front."""
     from .app import create_app
 
+    memory.tune()
     application = create_app()
     return Front(application, application.extensions["formserver.settings"], threads=threads)
 
@@ -230,7 +232,7 @@ class Threads:
                 self.waiting -= 1
                 if job is None or (job is _IDLE and self.jobs.empty()):
                     self.running.discard(threading.current_thread())
-                    return
+                    break
             if job is _IDLE:
                 continue
             loop, future, function, args = job
@@ -240,6 +242,7 @@ class Threads:
                 loop.call_soon_threadsafe(_settle, future, None, error)
             else:
                 loop.call_soon_threadsafe(_settle, future, result, None)
+        memory.give_back()  # what this thread's requests left in its arena
 
     def close(self) -> None:
         """Let the jobs given finish, then end every thread."""

@@ -34,7 +34,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import audit, permissions
+from .. import audit, memory, permissions
 from ..config import Settings
 from ..db import Database, reading_session
 from ..models import ExportJob, Form, Organisation, User, utcnow
@@ -275,6 +275,7 @@ def _run_in_thread(settings: Settings, job_id: int) -> None:
         log.exception("export job %s failed", job_id)
     finally:
         database.dispose()
+        memory.give_back()  # an export's buffers, freed, would otherwise stay with the worker
         with _threads_lock:
             if _threads.get(job_id) is threading.current_thread():
                 del _threads[job_id]
