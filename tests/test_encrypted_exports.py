@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from formserver import accounts, appusers, encryption, form_keys, forms
 from formserver.db import reading_session
+from formserver.exports import decrypting
 from formserver.exports.decrypting import export_key
 from formserver.exports.export import run_export
 from formserver.exports.spool import Sealed, temporary_file
@@ -205,6 +206,39 @@ def test_a_tampered_or_missing_file_is_listed_and_the_export_goes_on(
     }
     assert all(any("\u0e00" <= c <= "\u0e7f" for c in row["Reason"]) for row in failed)
     assert "1.jpg.enc" in next(row["Reason"] for row in failed if row["KEY"] == "uuid:no-photo")
+
+
+def test_worker_processes_decrypting_ahead_give_the_same_export_in_the_same_order(
+    settings, session, form, phone, encrypted_version, tmp_path, monkeypatch
+):
+    """Past ``AHEAD_FROM`` sealed rows, worker processes decrypt while the export writes: same rows, same order,
+    same photos and the same failures as when the export decrypts each row itself."""
+    send_plain(phone, "uuid:plain", "สมชาย ใจดี", ["ก"])
+    for number in range(6):
+        send(phone, encrypted_version, f"uuid:enc-{number}", f"{CANARY} {number}", ["สมศรี"] * number)
+    send(phone, encrypted_version, "uuid:tampered", "ข", [], spoil=lambda c: c[:-16] + bytes(16))
+    send(phone, encrypted_version, "uuid:last", "ง", ["บุญมี"])
+
+    def exported(name: str) -> tuple[dict, dict]:
+        target = tmp_path / f"{name}.zip"
+        result = export(settings, session, form, target, opened(session, form), media=True)
+        assert (result.submissions, result.not_decrypted, result.media_files) == (8, 1, 8)
+        with zipfile.ZipFile(target) as archive:
+            workbook = tmp_path / f"{name}.xlsx"
+            workbook.write_bytes(archive.read(next(n for n in archive.namelist() if n.endswith(".xlsx"))))
+            photos = {n: archive.read(n) for n in archive.namelist() if n.startswith("media/")}
+        sheets = read_workbook(workbook)
+        return sheets, photos
+
+    inline = exported("inline")
+    monkeypatch.setattr(decrypting, "AHEAD_FROM", 2)
+    monkeypatch.setattr(decrypting, "ahead_workers", lambda: 2)
+    settled, started = decrypting._settled, []
+    monkeypatch.setattr(decrypting, "_settled", lambda *args: started.append(1) or settled(*args))
+    ahead = exported("ahead")
+    assert len(started) == 9  # every row went through the workers' queue
+    assert ahead == inline
+    assert [row["head_name"] for row in table(inline[0]["household"])][:3] == ["สมชาย ใจดี", f"{CANARY} 0", f"{CANARY} 1"]
 
 
 def test_a_csv_export_lists_them_in_not_decrypted_csv(settings, session, form, phone, encrypted_version, tmp_path):

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 
 from formserver.accounts import create_organisation
 from formserver.exports import export as export_module
+from formserver.exports import stored as stored_module
 from formserver.exports.export import ExportOptions, run_export
 from formserver.exports.samples import add_submission
 from formserver.models import ExportJob, Submission
@@ -273,7 +274,7 @@ def test_an_export_that_fails_half_way_raises_and_keeps_no_temporary_file_open(s
 
     for values in (SOMCHAI, NAPAT, SOMCHAI):
         add_submission(session, visit, values)
-    decoded = export_module._decoded
+    decoded = stored_module._decoded
     calls = iter(range(100))
 
     def failing(text):
@@ -281,7 +282,7 @@ def test_an_export_that_fails_half_way_raises_and_keeps_no_temporary_file_open(s
             raise RuntimeError("the disk is full")
         return decoded(text)
 
-    monkeypatch.setattr(export_module, "_decoded", failing)
+    monkeypatch.setattr(stored_module, "_decoded", failing)
     spool = tmp_path / "spool"
     spool.mkdir()
 

@@ -15,9 +15,15 @@ exported as rows of their own (the sheet shows each one's instanceID).
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 from sqlalchemy import Text, case, cast, func, literal_column, or_, select
@@ -44,6 +50,7 @@ from ..translations import N_, translate
 from ..xml import UnsafeOrBadXml, parse
 from .flatten import RepeatsByVersion, _flatten_safely, flatten
 
+SEALED = object()  # a row whose answers are sealed: the Decryptor opens it
 NOT_DECRYPTED = {"xlsx": "not decrypted", "csv": "not_decrypted"}
 NOT_DECRYPTED_HEADER = ("KEY", "SubmissionDate", "FormVersion", "Reason", "Code")
 # What the sheet says of each reason, in the export's language.
@@ -107,6 +114,11 @@ def envelope_columns() -> list:
     return [case((missing, Submission.xml), else_=None), case((missing, files), else_=None)]
 
 
+def sealed_count(session: Session, conditions) -> int:
+    """How many of an export's rows have no flattened copy (envelopes, mostly): decrypting ahead pays past a few hundred."""
+    return session.scalar(select(func.count()).select_from(Submission).where(*conditions, ~has_copy())) or 0
+
+
 def has_copy():
     """Plain submissions only: their stored attachments are their media (an envelope's are ``.enc`` files)."""
     return ~or_(Submission.data.is_(None), cast(Submission.data, Text) == "null")
@@ -139,50 +151,131 @@ class Decryptor:
     def open(self, submission_id: int, version_id: int, instance_id: str, received_at: dt.datetime,
              xml: bytes | None, files: str | None) -> dict | None:
         """The flattened answers of one row, or None when it is listed as not decrypted."""
-        if xml is None:
-            return {}
-        xml = bytes(xml)
-        try:
-            root = parse(xml)
-        except UnsafeOrBadXml:
-            return {}
-        if not is_encrypted(root):
-            return _flatten_safely(xml, self.repeats[version_id])
-        try:
-            envelope = read_envelope(root)
-            stored = _files(files)
-            decrypted = decrypt_submission(envelope, self.key, lambda name: self._read(stored.get(name)))
-            data = flatten(decrypted.xml, self.repeats[version_id])
-        except EncryptionError as error:
-            self._fail(instance_id, received_at, version_id, error)
-            return None
-        except (ValueError, etree.LxmlError):
-            self._fail(instance_id, received_at, version_id,
-                       CorruptPart(name=envelope.xml_file, detail="the decrypted instance is not readable XML"))
+        opened = open_row(self.key, self.blobs, self.repeats[version_id], xml, files)
+        return self.take(opened, submission_id, version_id, instance_id, received_at)
+
+    def take(self, opened: tuple, submission_id: int, version_id: int, instance_id: str,
+             received_at: dt.datetime) -> dict | None:
+        """What ``open_row`` gave for a row, here or in a worker process: media into the zip, a failure listed."""
+        data, media, failure = opened
+        if failure is not None:
+            self._fail(instance_id, received_at, version_id, *failure)
             return None
         if self.media_zip is not None:
-            for name, content in decrypted.media.items():
+            for name, content in media.items():
                 safe = name.replace("/", "_").replace("\\", "_") or "file"
                 self.media_zip.write_entry(f"media/{submission_id}/{safe}", content)
                 self.media_files += 1
         return data
 
-    def _read(self, sha256: str | None) -> bytes | None:
-        if sha256 is None:
-            return None
-        try:
-            return self.blobs.read(sha256)
-        except (OSError, ValueError):
-            return None
+    def opened(self, stream, sealed_rows: int):
+        """``(row, answers)`` for a stream of ``(row, answers or SEALED)``, in order. With many sealed rows
+        and a spare core, worker processes decrypt ahead while this thread writes (``decrypt_ahead``)."""
+        if sealed_rows >= AHEAD_FROM and (workers := ahead_workers()):
+            yield from decrypt_ahead(self, stream, workers)
+            return
+        for row, data in stream:
+            yield row, (self.open(row[0], row[1], row[3], row[4], row[-2], row[-1]) if data is SEALED else data)
 
-    def _fail(self, instance_id: str, received_at: dt.datetime, version_id: int, error: EncryptionError) -> None:
+    def _fail(self, instance_id: str, received_at: dt.datetime, version_id: int, code: str, values: dict) -> None:
         if self._table is None:
             self._table = self.failure_table()
-        code = error.code if error.code in REASONS else BadEnvelope.code
-        reason = translate(REASONS[code], self.language, **{k: str(v) for k, v in error.values.items()})
+        code = code if code in REASONS else BadEnvelope.code
+        reason = translate(REASONS[code], self.language, **{k: str(v) for k, v in values.items()})
         received = received_at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S") if received_at else ""
         self._table.write_row([instance_id, received, self.version_names.get(version_id), reason, code])
         self.failures += 1
+
+
+def open_row(key: rsa.RSAPrivateKey, blobs: BlobStore, repeats: frozenset[str], xml: bytes | None,
+             files: str | None) -> tuple[dict | None, dict[str, bytes], tuple[str, dict] | None]:
+    """One row without a flattened copy, opened: ``(answers, media, None)``, or ``(None, {}, (code, values))``
+    when it cannot be decrypted. Plain values only, so that a worker process can send it back."""
+    if xml is None:
+        return {}, {}, None
+    xml = bytes(xml)
+    try:
+        root = parse(xml)
+    except UnsafeOrBadXml:
+        return {}, {}, None
+    if not is_encrypted(root):
+        return _flatten_safely(xml, repeats), {}, None
+    envelope = None
+    try:
+        envelope = read_envelope(root)
+        stored = _files(files)
+        decrypted = decrypt_submission(envelope, key, lambda name: read_blob(blobs, stored.get(name)))
+        return flatten(decrypted.xml, repeats), decrypted.media, None
+    except EncryptionError as error:
+        return None, {}, (error.code, {k: str(v) for k, v in error.values.items()})
+    except (ValueError, etree.LxmlError):
+        failure = CorruptPart(name=envelope.xml_file if envelope else "", detail="the decrypted instance is not readable XML")
+        return None, {}, (failure.code, failure.values)
+
+
+def read_blob(blobs: BlobStore, sha256: str | None) -> bytes | None:
+    if sha256 is None:
+        return None
+    try:
+        return blobs.read(sha256)
+    except (OSError, ValueError):
+        return None
+
+
+# -- decrypting ahead, in worker processes -------------------------------------------------------------
+# Two RSA private-key operations make most of an encrypted export's time (README › Benchmarks), on one
+# core while the others wait. With enough sealed rows, worker processes (spawned: a fresh interpreter, never
+# a fork of a threaded server) decrypt and flatten the rows ahead while this thread writes them in order.
+# The key reaches them through the pipe, in memory only, and ends with them.
+
+AHEAD_FROM = 200  # fewer sealed rows than this are opened here: starting a worker costs about half a second
+AHEAD_PER_WORKER = 8  # rows in flight per worker: enough to keep it busy, few enough to hold little memory
+
+
+def ahead_workers() -> int:
+    """Worker processes for decrypting ahead: every core but the one that writes."""
+    return min(4, (os.cpu_count() or 1) - 1)
+
+
+def decrypt_ahead(decryptor: "Decryptor", stream, workers: int):
+    pem = decryptor.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    repeats = {version_id: decryptor.repeats[version_id] for version_id in decryptor.version_names}
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker, initargs=(pem, str(decryptor.blobs.root), repeats),
+    )
+    waiting: collections.deque = collections.deque()
+    try:
+        for row, data in stream:
+            if data is SEALED:
+                data = pool.submit(_open_in_worker, row[1], row[-2], row[-1])
+            waiting.append((row, data))
+            while len(waiting) > workers * AHEAD_PER_WORKER or (waiting and type(waiting[0][1]) is not Future):
+                yield _settled(decryptor, *waiting.popleft())
+        while waiting:
+            yield _settled(decryptor, *waiting.popleft())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _settled(decryptor: "Decryptor", row, data):
+    if type(data) is Future:
+        return row, decryptor.take(data.result(), row[0], row[1], row[3], row[4])
+    return row, data
+
+
+_WORKER: dict = {}
+
+
+def _start_worker(pem: bytes, blob_root: str, repeats: dict[int, frozenset[str]]) -> None:
+    _WORKER.update(key=load_private_key(pem), blobs=BlobStore(Path(blob_root)), repeats=repeats)
+
+
+def _open_in_worker(version_id: int, xml: bytes | None, files: str | None):
+    return open_row(_WORKER["key"], _WORKER["blobs"], _WORKER["repeats"].get(version_id, frozenset()),
+                    bytes(xml) if xml is not None else None, files)
 
 
 def _files(lines: str | None) -> dict[str, str]:
