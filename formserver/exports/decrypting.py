@@ -225,16 +225,18 @@ def read_blob(blobs: BlobStore, sha256: str | None) -> bytes | None:
 # -- decrypting ahead, in worker processes -------------------------------------------------------------
 # Two RSA private-key operations make most of an encrypted export's time (README › Benchmarks), on one
 # core while the others wait. With enough sealed rows, worker processes (spawned: a fresh interpreter, never
-# a fork of a threaded server) decrypt and flatten the rows ahead while this thread writes them in order.
+# a fork of a threaded server) decrypt and flatten the rows ahead while this thread writes them in order,
+# one per core, at a lower priority than the server's own processes so that phones are answered first.
 # The key reaches them through the pipe, in memory only, and ends with them.
 
 AHEAD_FROM = 200  # fewer sealed rows than this are opened here: starting a worker costs about half a second
+WORKER_NICENESS = 10  # phones and pages first
 AHEAD_PER_WORKER = 8  # rows in flight per worker: enough to keep it busy, few enough to hold little memory
 
 
 def ahead_workers() -> int:
-    """Worker processes for decrypting ahead: every core but the one that writes."""
-    return min(4, (os.cpu_count() or 1) - 1)
+    """Worker processes for decrypting ahead: one per core (the writer mostly waits for them), at most four."""
+    return min(4, os.cpu_count() or 1)
 
 
 def decrypt_ahead(decryptor: "Decryptor", stream, workers: int):
@@ -270,6 +272,7 @@ _WORKER: dict = {}
 
 
 def _start_worker(pem: bytes, blob_root: str, repeats: dict[int, frozenset[str]]) -> None:
+    os.nice(WORKER_NICENESS)
     _WORKER.update(key=load_private_key(pem), blobs=BlobStore(Path(blob_root)), repeats=repeats)
 
 
