@@ -7,20 +7,21 @@ it names its language and translates with ``translations.translate``; the form's
 
 from __future__ import annotations
 
-from ..translations import N_, translate
+from ..translations import Np_, translate
 from .table import NOT_ANSWERED, Choice, Dimension, ShownTable
 
-TOTAL = N_("Total")
-NOT_ANSWERED_LABEL = N_("Not answered")
-HIDDEN_SMALL = N_("%(mark)s: fewer than %(k)s, not shown")
-HIDDEN_SECONDARY = N_("x: hidden so that a small count cannot be worked out from the totals")
-WITHHELD = N_("Fewer than %(k)s in this selection: nothing is shown.")
-PERSONS_OR_ROWS = N_("Rows of %(repeat)s")
-HOUSEHOLDS = N_("Households (submissions)")
-DEDUPLICATION = N_(
+TOTAL = Np_("network", "Total")
+NOT_ANSWERED_LABEL = Np_("network", "Not answered")
+HIDDEN_SMALL = Np_("network", "%(mark)s: fewer than %(k)s, not shown")
+HIDDEN_SECONDARY = Np_("network", "x: hidden so that a small count cannot be worked out from the totals")
+WITHHELD = Np_("network", "Fewer than %(k)s in this selection: nothing is shown.")
+PERSONS_OR_ROWS = Np_("network", "Rows of %(repeat)s")
+HOUSEHOLDS = Np_("network", "Households (submissions)")
+DEDUPLICATION = Np_(
+    "network",
     "A household or person registered by several organisations (the same 13-digit ID number) is "
     "counted once, with the answers of the newest record; those without an ID number are counted "
-    "as they are."
+    "as they are.",
 )
 
 

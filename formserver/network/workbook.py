@@ -16,7 +16,7 @@ from typing import Sequence
 
 from ..exports.csvzip import guard_formula
 from ..exports.spreadsheet.workbook import Workbook
-from ..translations import N_, translate
+from ..translations import Np_, translate
 from .table import Choice, Dimension, Shown, ShownTable, TableRequest
 from .words import (
     DEDUPLICATION, HIDDEN_SECONDARY, HIDDEN_SMALL, TOTAL, WITHHELD, choice_label, table_title, unit_label,
@@ -26,20 +26,20 @@ METHOD_SHEET = "method"
 CSV_TOTAL = "total"
 JSON_VERSION = 1
 
-METHOD = N_("Method")
-MADE = N_("Made")
-SMALLEST = N_("Smallest count shown (k)")
-DEDUPLICATION_RULE = N_("De-duplication")
-TABLE = N_("Table")
-SHEET = N_("Sheet")
-FORM = N_("Form")
-PERIOD = N_("Period")
-ALL_MONTHS = N_("All months")
-FILTERS = N_("Filters")
-NO_FILTER = N_("None")
-UNIT = N_("Unit")
-ORGANISATIONS = N_("Organisations included")
-WITHOUT_IDENTITY = N_("Counted without an ID number (not de-duplicated)")
+METHOD = Np_("network method", "Method")
+MADE = Np_("network method", "Made")
+SMALLEST = Np_("network method", "Smallest count shown (k)")
+DEDUPLICATION_RULE = Np_("network method", "De-duplication")
+TABLE = Np_("network method", "Table")
+SHEET = Np_("network method", "Sheet")
+FORM = Np_("network method", "Form")
+PERIOD = Np_("network method", "Period")
+ALL_MONTHS = Np_("network method", "All months")
+FILTERS = Np_("network method", "Filters")
+NO_FILTER = Np_("network method", "None")
+UNIT = Np_("network method", "Unit")
+ORGANISATIONS = Np_("network method", "Organisations included")
+WITHOUT_IDENTITY = Np_("network method", "Counted without an ID number (not de-duplicated)")
 
 
 # -- XLSX -----------------------------------------------------------------------------------
