@@ -107,6 +107,7 @@ def _stacked_chart(canvas: "_Canvas", shown: ShownTable, language: str) -> None:
         canvas.y += 6
     _swatch_values(canvas, [(fills[c.name], shown.column_totals[c.name]) for c in columns],
                    lead=translate(TOTAL, language) + ":")
+    _total_line(canvas, shown, language)
 
 
 def _line_chart(canvas: "_Canvas", shown: ShownTable, language: str) -> None:

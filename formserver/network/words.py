@@ -8,7 +8,7 @@ it names its language and translates with ``translations.translate``; the form's
 from __future__ import annotations
 
 from ..translations import Np_, translate
-from .table import NOT_ANSWERED, Choice, Dimension, ShownTable
+from .table import NOT_ANSWERED, Choice, ShownTable
 
 TOTAL = Np_("network", "Total")
 NOT_ANSWERED_LABEL = Np_("network", "Not answered")
@@ -46,6 +46,3 @@ def unit_label(shown: ShownTable, language: str) -> str:
         return translate(HOUSEHOLDS, language)
     return translate(PERSONS_OR_ROWS, language, repeat=shown.request.unit)
 
-
-def dimension_choices(dimension: Dimension | None) -> tuple[Choice, ...]:
-    return () if dimension is None else dimension.choices
