@@ -37,7 +37,12 @@ def mark(k: int) -> str:
 
 
 def suppress(table: CrossTable, k: int) -> ShownTable:
-    """The table as it may be published with ``k`` as the smallest count shown."""
+    """The table as it may be published with ``k`` as the smallest count shown.
+
+    A one-dimension table (``columns`` None) is read from ``counts`` and ``total``; its shown
+    ``row_totals`` are its cells (a row of one number is its own total). A name counted but not
+    among the dimension's choices (``NOT_ANSWERED``) is added to it as a last choice.
+    """
     if k < 1:
         raise ValueError("k must be at least 1")
     rows = _with_counted_choices(table.rows, {r for r, _ in table.counts} | set(table.row_totals))
