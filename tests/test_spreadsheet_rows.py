@@ -92,3 +92,13 @@ def test_generated_row_functions_and_cell_by_cell_rows_give_the_same_xml(tmp_pat
                     assert fast.encode("latin-1") == sheet._render_cells(row, "7").encode("utf-8"), row
                     compared += 1
     assert compared > 500
+
+
+def test_an_empty_row_is_written_as_a_blank_line(tmp_path):
+    with Workbook(tmp_path / "blank.xlsx") as workbook:
+        sheet = workbook.add_sheet("blank")
+        sheet.write_row(["above"])
+        sheet.write_row([])
+        sheet.write_row(["below"])
+    rows = list(openpyxl.load_workbook(tmp_path / "blank.xlsx").active.iter_rows(values_only=True))
+    assert [row[0] for row in rows] == ["above", None, "below"]

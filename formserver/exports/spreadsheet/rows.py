@@ -89,7 +89,7 @@ def _row_function_source(profile: tuple, columns: list[str]) -> str:
 
     The only names in the source are column letters and positions.
     """
-    lines = ["def render(v, r, OTHER):", "    try:"]
+    lines = ["def render(v, r, OTHER):", "    try:", "        pass"]  # an empty row has no cells
     strings = {index: number for number, index in
                enumerate(index for index, kind in enumerate(profile) if kind is str)}
     if strings:
