@@ -8,6 +8,11 @@ its media are never stored, the media go straight into the export's
 ``media/``, and a submission that cannot be decrypted goes on the sheet
 ``not decrypted`` with the reason while the export goes on.
 
+In Central's layout (the API's ``submissions.csv.zip``) a submission that is not decrypted is a
+row of the main table with its metadata, no answers and Central's ``Status`` (``not decrypted``,
+or ``missing encrypted form data`` when its encrypted XML never arrived), as Central writes it;
+without a key (no passphrase posted, or a form with its own key) every envelope is such a row.
+
 Edits: the ``deprecatedID`` of an edited encrypted submission is sealed inside
 it, so ingest cannot link the edit to the record it replaces; both are
 exported as rows of their own (the sheet shows each one's instanceID).
@@ -27,7 +32,9 @@ from ..encryption import (
     BadEnvelope,
     CorruptPart,
     EncryptionError,
+    MissingPart,
     NotAPrivateKey,
+    NotDecrypted,
     SealedKeyUnreadable,
     WrongPassphrase,
     decrypt_submission,
@@ -46,6 +53,8 @@ from .flatten import RepeatsByVersion, _flatten_safely, flatten
 
 NOT_DECRYPTED = {"xlsx": "not decrypted", "csv": "not_decrypted"}
 NOT_DECRYPTED_HEADER = ("KEY", "SubmissionDate", "FormVersion", "Reason", "Code")
+# Central's Status of a submission it could not decrypt, and of one whose encrypted XML is missing.
+NOT_DECRYPTED_STATUS, MISSING_DATA_STATUS = "not decrypted", "missing encrypted form data"
 # What the sheet says of each reason, in the export's language.
 REASONS = {
     "encryption.wrong_key": N_("Encrypted for another key than the one given."),
@@ -117,12 +126,16 @@ class Decryptor:
 
     ``media_zip`` (when the export includes media) receives each decrypted file as
     ``media/<submission id>/<name>``; ``failure_table()`` gives the table of the
-    submissions that cannot be decrypted, made at the first one.
+    submissions that cannot be decrypted, made at the first one. ``central``: Central's
+    layout, where such a submission is a row of metadata whose ``status`` says why, and
+    media are ``media/<name>``, a name once. ``key`` None: nothing is decrypted.
     """
 
-    def __init__(self, key: rsa.RSAPrivateKey, blobs: BlobStore, repeats: RepeatsByVersion, *,
-                 media_zip, failure_table, language: str, zone: ZoneInfo, version_names: dict):
+    def __init__(self, key: rsa.RSAPrivateKey | None, blobs: BlobStore, repeats: RepeatsByVersion, *,
+                 media_zip, failure_table, language: str, zone: ZoneInfo, version_names: dict, central: bool = False):
         self.key = key
+        self.central = central
+        self.status: str | None = None  # Central's Status of the row opened last
         self.blobs = blobs
         self.repeats = repeats
         for version_id in version_names:  # read now: no statement may run while the rows stream
@@ -138,7 +151,9 @@ class Decryptor:
 
     def open(self, submission_id: int, version_id: int, instance_id: str, received_at: dt.datetime,
              xml: bytes | None, files: str | None) -> dict | None:
-        """The flattened answers of one row, or None when it is listed as not decrypted."""
+        """The flattened answers of one row; None when it is listed as not decrypted, and in
+        Central's layout no answers (``{}``) with ``status`` saying why."""
+        self.status = None
         if xml is None:
             return {}
         xml = bytes(xml)
@@ -150,21 +165,25 @@ class Decryptor:
             return _flatten_safely(xml, self.repeats[version_id])
         try:
             envelope = read_envelope(root)
-            stored = _files(files)
+            stored = stored_files(files)
+            if envelope.xml_file not in stored:
+                return self._fail(instance_id, received_at, version_id, MissingPart(name=envelope.xml_file), data_missing=True)
+            if self.key is None:
+                return self._fail(instance_id, received_at, version_id, NotDecrypted(detail="no key was given"))
             decrypted = decrypt_submission(envelope, self.key, lambda name: self._read(stored.get(name)))
             data = flatten(decrypted.xml, self.repeats[version_id])
         except EncryptionError as error:
-            self._fail(instance_id, received_at, version_id, error)
-            return None
+            return self._fail(instance_id, received_at, version_id, error)
         except (ValueError, etree.LxmlError):
-            self._fail(instance_id, received_at, version_id,
-                       CorruptPart(name=envelope.xml_file, detail="the decrypted instance is not readable XML"))
-            return None
+            return self._fail(instance_id, received_at, version_id,
+                              CorruptPart(name=envelope.xml_file, detail="the decrypted instance is not readable XML"))
         if self.media_zip is not None:
             for name, content in decrypted.media.items():
                 safe = name.replace("/", "_").replace("\\", "_") or "file"
-                self.media_zip.write_entry(f"media/{submission_id}/{safe}", content)
-                self.media_files += 1
+                entry = f"media/{safe}" if self.central else f"media/{submission_id}/{safe}"
+                if not self.media_zip.has_entry(entry):
+                    self.media_zip.write_entry(entry, content)
+                    self.media_files += 1
         return data
 
     def _read(self, sha256: str | None) -> bytes | None:
@@ -175,7 +194,13 @@ class Decryptor:
         except (OSError, ValueError):
             return None
 
-    def _fail(self, instance_id: str, received_at: dt.datetime, version_id: int, error: EncryptionError) -> None:
+    def _fail(self, instance_id: str, received_at: dt.datetime, version_id: int, error: EncryptionError, *,
+              data_missing: bool = False) -> dict | None:
+        """List the submission as not decrypted (None); in Central's layout, give it its status (``{}``)."""
+        if self.central:
+            self.status = MISSING_DATA_STATUS if data_missing else NOT_DECRYPTED_STATUS
+            self.failures += 1
+            return {}
         if self._table is None:
             self._table = self.failure_table()
         code = error.code if error.code in REASONS else BadEnvelope.code
@@ -183,8 +208,9 @@ class Decryptor:
         received = received_at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S") if received_at else ""
         self._table.write_row([instance_id, received, self.version_names.get(version_id), reason, code])
         self.failures += 1
+        return None
 
 
-def _files(lines: str | None) -> dict[str, str]:
+def stored_files(lines: str | None) -> dict[str, str]:
     """``name -> sha256`` from the aggregated ``sha256name`` items."""
     return {item[64:]: item[:64] for item in (lines or "").split("/") if len(item) > 64}
