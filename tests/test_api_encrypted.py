@@ -18,16 +18,19 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from formserver import accounts, appusers, encryption, forms
-from formserver.models import AuditEvent, ExportJob
+from formserver import accounts, appusers, encryption, form_keys, forms
+from formserver.models import AuditEvent, ExportJob, Organisation
 
 from .api_fixtures import bearer, token_for
-from .collect_client import CollectClient, FlaskTransport, as_xform
+from .collect_client import CollectClient, FlaskTransport, as_xform, instance_xml
+from .encrypted_collect import encrypt_like_collect
+from .test_api_pyodk import pyodk_client  # noqa: F401 (fixture)
 from .test_encrypted_exports import (  # noqa: F401 (fixtures)
     CANARY,
     PASSPHRASE,
     PHOTO,
     SURVEY,
+    body,
     encrypted_version,
     form,
     phone,
@@ -35,7 +38,7 @@ from .test_encrypted_exports import (  # noqa: F401 (fixtures)
     send,
     send_plain,
 )
-from .web_fixtures import make_user
+from .web_fixtures import make_user, submit
 from .xlsforms import xlsform
 
 STATUS = "org.opendatakit.submission.Status"
@@ -262,3 +265,29 @@ def test_a_form_with_its_own_key_lists_it_unmanaged_and_is_never_decrypted(clien
     _archive, read = zip_tables(answer.data)
     assert [(row["KEY"], row["Status"]) for row in read["household.csv"]] == [("uuid:own-1", "not decrypted")]
     assert CANARY.encode("utf-8") not in unzipped(answer.data)
+
+
+# --------------------------------------------------------------------------- pyodk against a running server
+
+
+def test_pyodk_reads_the_feed_and_posts_the_passphrase_to_a_running_server(pyodk_client, database, blobs):
+    client, world = pyodk_client
+    with database.session_scope() as session:
+        organisation = session.get(Organisation, world.own.org_id)
+        xform = as_xform(xlsform(SURVEY, settings={"form_id": "household", "version": "1", "form_title": "ครัวเรือน"}))
+        forms.add_form_version(session, blobs, organisation, xform, "household.xml")
+        version = form_keys.turn_on_encryption(session, forms.form_by_id(session, organisation, "household"), PASSPHRASE)
+        xml = instance_xml("household", version.version, "uuid:enc-1", body(CANARY, ["สมศรี"]))
+        upload = encrypt_like_collect(xml, [("1.jpg", PHOTO)], version.public_key)
+        submit(session, blobs, organisation, upload.envelope, files=[(n, c, "application/octet-stream") for n, c in upload.files])
+        key_id = version.id
+    [row] = client.submissions.get_table(form_id="household", expand="*")["value"]
+    assert row["__id"] == "uuid:enc-1" and row["__system"]["status"] == "notDecrypted" and "head_name" not in row
+    address = f"projects/{world.own.org_id}/forms/household/submissions"
+    assert [key["id"] for key in client.session.get(address + "/keys").json()] == [key_id]
+    wrong = client.session.post(address + ".csv.zip", data={str(key_id): "not the passphrase"})
+    assert wrong.status_code == 400 and wrong.json()["code"] == 400.12
+    answer = client.session.post(address + ".csv.zip", json={str(key_id): PASSPHRASE})
+    archive, read = zip_tables(answer.content)
+    assert [(row["head_name"], row["Status"]) for row in read["household.csv"]] == [(CANARY, "")]
+    assert read["household-member.csv"][0]["member_name"] == "สมศรี" and archive.read("media/1.jpg") == PHOTO
