@@ -377,9 +377,10 @@ def run_export(
     report = progress or (lambda done, total: None)
     zone, zone_name = time_zone_of(organisation, settings)
     versions = export_versions(session, form, options.version)
-    if key is None and not undecrypted and form_is_encrypted(versions):
+    encrypted = form_is_encrypted(versions)
+    if key is None and not undecrypted and encrypted:
         raise Problem("export.key_needed", form_id=form.form_id)
-    decrypting = key is not None or (undecrypted and options.layout == "central")
+    decrypting = key is not None or (undecrypted and encrypted)
     if decrypting:
         spool_dir = Sealed(spool_dir)
     newest_tree = versions[0].field_tree
