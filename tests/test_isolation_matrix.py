@@ -171,6 +171,8 @@ ASKS = {
     ("api.create_submission", "POST"): Ask(409, body="instance", fills={"xml_form_id": "media_form"}),  # stored already
     ("api.review_submission", "PATCH"): Ask(400, data={"reviewState": "lost"}),
     ("api.post_comment", "POST"): Ask(400, data={"body": " "}),
+    # A passphrase for a key the form does not have is ignored, as Central ignores it: the plain zip.
+    ("api.submissions_csv_zip", "POST"): Ask(data={"1": "not the passphrase of any key"}),
     **{("api.unknown", method): Ask(404, literal={"_anything": "nothing/here"}) for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},
 }
 

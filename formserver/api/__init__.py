@@ -19,7 +19,7 @@ from .access import blueprint, public_route
 from .errors import ApiError
 
 # The calls register themselves on the blueprint.
-from . import accounts, exports, forms, odata, submissions  # noqa: E402,F401
+from . import accounts, exports, forms, keys, odata, submissions  # noqa: E402,F401
 
 
 @blueprint.before_request

@@ -14,6 +14,7 @@ from ..problems import Problem
 MESSAGES = {
     400.2: "A required parameter is missing: %(field)s.",
     400.8: "The value of %(field)s is not one this server understands: %(detail)s.",
+    400.12: "The passphrase given does not open this form's encryption key: check it and try again.",
     401.2: "The credentials given could not be checked: sign in again.",
     401.3: "HTTP Basic sign-in is accepted only over HTTPS.",
     403.1: "Your role does not allow this.",

@@ -5,6 +5,11 @@ Central's options: ``attachments`` (true: the files in ``media/``), ``splitSelec
 column per choice), ``groupPaths`` (column names with their groups) and ``$filter`` on the metadata
 as in the OData feed. ``deletedFields`` is accepted: the columns of fields that only older versions
 had are always there, at the end.
+
+Encrypted forms as Central: ``POST`` the passphrase in the body (form-encoded or JSON, keyed by the
+key id ``…/submissions/keys`` lists) and the zip is decrypted while it streams, never kept; a wrong
+passphrase is 400.12 before the first byte. Without one (or for a key the designer brought), each
+encrypted submission is a row of metadata with Status ``not decrypted`` and no files.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from ..web.download import private_headers
 from .access import form_in, project_route
 from .auth import current_actor
 from .errors import ApiError
+from .keys import decryption_key, posted_passphrases
 from .odata_filter import parse_filter
 from .records import records
 
@@ -49,11 +55,12 @@ def _filtered(form: Form):
     return Submission.id.in_(every.where(parse_filter(text, every.selected_columns.edits)).with_only_columns(Submission.id))
 
 
-@project_route("/forms/<xml_form_id>/submissions.csv.zip", "export.create", methods=["GET"])
+@project_route("/forms/<xml_form_id>/submissions.csv.zip", "export.create", methods=["GET", "POST"])
 def submissions_csv_zip(organisation: Organisation, xml_form_id: str):
     form = form_in(organisation, xml_form_id)
     flags = {name: _flag(name) for name in FLAGS}
     where = _filtered(form)
+    key = decryption_key(request_session(), form, posted_passphrases())
     options = ExportOptions(
         format="csv", layout="central", header="names", values="names", bom=False, media=flags["attachments"],
         split_selects=flags["splitSelectMultiples"], group_paths=flags["groupPaths"],
@@ -66,14 +73,17 @@ def submissions_csv_zip(organisation: Organisation, xml_form_id: str):
         with reading_session(settings) as reader:
             run_export(
                 reader, settings, reader.get(Organisation, organisation_id), reader.get(Form, form_pk), options, target,
-                blobs=blobs, where=where,
+                blobs=blobs, where=where, key=key, undecrypted=key is None,
             )
 
     chunks = streamed(write)
     first = next(chunks, b"")  # an export that cannot start is an error answer, not a broken download
     file_name = f"{form.form_id}.csv.zip"
     session = request_session()
-    audit.record(session, "export.download", organisation=organisation, user=current_actor().user, target=file_name, source="api")
+    decrypted = {"decrypted": True} if key is not None else {}
+    audit.record(
+        session, "export.download", organisation=organisation, user=current_actor().user, target=file_name, source="api", **decrypted
+    )
     session.commit()
     response = Response(itertools.chain([first], chunks), mimetype="application/zip")
     return private_headers(response, file_name)

@@ -7,6 +7,7 @@ import hashlib
 from .. import central
 from ..central import iso, record_key, submitter_id
 from ..models import Form, FormVersion, Organisation, Submission, SubmissionComment, User
+from .keys import key_id
 
 
 def project(organisation: Organisation) -> dict:
@@ -46,7 +47,7 @@ def form(form: Form, version: FormVersion | None) -> dict:
         "sha": hashlib.sha1(xform).hexdigest() if version is not None else None,
         "sha256": hashlib.sha256(xform).hexdigest() if version is not None else None,
         "version": (version.version if version is not None else "") or "",
-        "keyId": None,
+        "keyId": key_id(form, version),
         "draftToken": None,
         "publishedAt": iso(version.published_at) if version is not None else None,
         "name": (version.title if version is not None else form.title) or None,

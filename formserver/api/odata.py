@@ -5,6 +5,11 @@ order of their records. With ``$top`` the answer ends with ``@odata.nextLink``, 
 ``$skiptoken`` names the last record served by its first instanceID: the next page
 starts after that record, so records arriving or edited while a client pages are
 neither lost nor repeated.
+
+An encrypted submission's answers are sealed: its row in ``Submissions`` has ``__id`` and
+``__system`` only, with the ``status`` ``notDecrypted`` (or ``missingEncryptedFormData`` when its
+encrypted XML never arrived), and it has no rows in the repeat tables, as Central serves it. The
+feed never decrypts and takes no passphrase (nor does Central's): the CSV zip does.
 """
 
 from __future__ import annotations
@@ -17,13 +22,16 @@ from xml.sax.saxutils import quoteattr
 
 import orjson
 from flask import Response, current_app, request, stream_with_context
-from sqlalchemy import Text, case, cast, func, or_, select
+from sqlalchemy import Text, cast, func, select
 
 from .. import central
 from ..central import SUPERSEDED, record_key, submitter_id
 from ..db import reading_session, request_session, stream_rows
+from ..encryption import BadEnvelope, is_encrypted, read_envelope
+from ..exports.decrypting import envelope_columns, stored_files
 from ..exports.flatten import flatten
 from ..models import AppUser, FormVersion, Organisation, Submission, SubmissionAttachment, User
+from ..xml import UnsafeOrBadXml, parse
 from . import json
 from .access import form_in, project_route
 from .errors import ApiError
@@ -164,7 +172,8 @@ def table_rows(organisation: Organisation, xml_form_id: str, table_name: str):
                         more = True
                         break
                     key = record_key(row.instance_id)
-                    produced = list(_rows(maker, table, key, _answers(row, tree), row, names))
+                    status = _sealed_status(row)
+                    produced = list(_rows(maker, table, key, {} if status else _answers(row, tree), row, names, status))
                     # A page holds whole records, at least one (its repeat rows may be more than $top) unless $top=0.
                     if top is not None and served + len(produced) > top and (served or not top):
                         more = True
@@ -194,7 +203,7 @@ def table_rows(organisation: Organisation, xml_form_id: str, table_name: str):
 FeedRow = namedtuple(
     "FeedRow",
     "data xml review_state updated_at attachments_expected instance_id submitted_at submitter_user_id "
-    "submitter_app_user_id device_id version edits present",
+    "submitter_app_user_id device_id version edits present files",
 )
 
 
@@ -202,14 +211,13 @@ def _feed_query(form):
     """The rows of the feed (``FeedRow``), read through ``db.stream_rows``, and the query's edits column."""
     every = records(form)
     edits = every.selected_columns.edits
-    copy = cast(Submission.data, Text)
+    # The XML and files only of a submission without a flattened copy: an encrypted one, or one whose copy is made again.
+    xml, files = envelope_columns()
     query = every.with_only_columns(
-        copy,
-        # The XML only of a submission without a flattened copy, which is made again from it.
-        case((or_(copy.is_(None), copy == "null"), Submission.xml), else_=None),
+        cast(Submission.data, Text), xml,
         Submission.review_state, Submission.received_at, Submission.attachments_expected, FIRST.instance_id,
         FIRST.received_at, FIRST.submitter_user_id, FIRST.submitter_app_user_id, FIRST.device_id, FormVersion.version,
-        edits, PRESENT,
+        edits, PRESENT, files,
     ).join(FormVersion, FormVersion.id == Submission.form_version_id)
     return query, edits
 
@@ -222,7 +230,25 @@ def _answers(row: FeedRow, tree: dict) -> dict:
     return flatten(bytes(row.xml), tree) if row.xml is not None else {}
 
 
-def _rows(maker: RowMaker, table, key: str, data: dict, row, names: dict):
+def _sealed_status(row: FeedRow) -> str | None:
+    """Central's ``status`` of an encrypted submission, None for a plain one."""
+    if row.xml is None:
+        return None
+    try:
+        root = parse(bytes(row.xml))
+    except UnsafeOrBadXml:
+        return None
+    if not is_encrypted(root):
+        return None
+    try:
+        arrived = read_envelope(root).xml_file in stored_files(row.files)
+    except BadEnvelope:
+        arrived = True
+    return "notDecrypted" if arrived else "missingEncryptedFormData"
+
+
+def _rows(maker: RowMaker, table, key: str, data: dict, row, names: dict, status: str | None = None):
+    """The rows of one record in ``table``; an encrypted one (``status``) has only its ``Submissions`` row."""
     if table.parent is None:
         submitter = submitter_id(row.submitter_user_id, row.submitter_app_user_id)
         edits = row.edits
@@ -233,14 +259,14 @@ def _rows(maker: RowMaker, table, key: str, data: dict, row, names: dict):
             "submitterName": names.get(submitter),
             "attachmentsPresent": row.present,
             "attachmentsExpected": row.attachments_expected,
-            "status": None,
+            "status": status,
             "reviewState": central.review_state(row.review_state, edits),
             "deviceId": row.device_id,
             "edits": edits,
             "formVersion": row.version,
         }
-        yield maker.submission(key, data, system)
-    else:
+        yield {"__id": key, "__system": system} if status else maker.submission(key, data, system)
+    elif status is None:
         for _rid, item in maker.repeat_rows(table, key, data):
             yield item
 

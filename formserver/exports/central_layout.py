@@ -37,9 +37,11 @@ def name_as_central(schema: Table, form_id: str) -> None:
         table.name = form_id if table.parent is None else f"{form_id}-{table.path.rsplit('/', 1)[-1]}"
 
 
-def central_values(users: dict, app_users: dict, edits: dict, version_names: dict, firsts: dict):
+def central_values(users: dict, app_users: dict, edits: dict, version_names: dict, firsts: dict, decryptor=None):
     """Central's metadata: a record is its first version's (key, date, submitter, device), its
-    current version's answers, review and form version."""
+    current version's answers, review and form version; Status is the ``decryptor``'s word for
+    the row it opened last (``decrypting.Decryptor.status``: an encrypted submission not decrypted);
+    the rows it opens carry their XML after the 12 columns read here (``decrypting.envelope_columns``)."""
 
     def values(row, _done: int):
         submission_id, version_id, _copy, instance_id, received_at, user_id, app_user_id, device_id, review, expected, root_id, present = row[:12]
@@ -54,7 +56,7 @@ def central_values(users: dict, app_users: dict, edits: dict, version_names: dic
             users.get(user_id) if user_id else app_users.get(app_user_id),
             present or 0,
             expected,
-            None,  # Status: of encrypted submissions, which formserver does not take
+            decryptor.status if decryptor is not None and row[12] is not None else None,  # row[12]: the envelope
             central.review_state(review, later),
             device_id,
             later,

@@ -11,6 +11,11 @@ its media are never stored, the media go straight into the export's
 Edits: the ``deprecatedID`` of an edited encrypted submission is sealed inside
 it, so ingest cannot link the edit to the record it replaces; both are
 exported as rows of their own (the sheet shows each one's instanceID).
+
+In Central's layout (the API's ``submissions.csv.zip``) a submission that is not decrypted is a
+row of the main table with its metadata, no answers and Central's ``Status`` (``not decrypted``,
+or ``missing encrypted form data`` when its encrypted XML never arrived), as Central writes it;
+without a key (no passphrase posted, or a form with its own key) every envelope is such a row.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ from ..encryption import (
     BadEnvelope,
     CorruptPart,
     EncryptionError,
+    MissingPart,
     NotAPrivateKey,
+    NotDecrypted,
     SealedKeyUnreadable,
     WrongPassphrase,
     decrypt_submission,
@@ -53,6 +60,8 @@ from .flatten import RepeatsByVersion, _flatten_safely, flatten
 SEALED = object()  # a row whose answers are sealed: the Decryptor opens it
 NOT_DECRYPTED = {"xlsx": "not decrypted", "csv": "not_decrypted"}
 NOT_DECRYPTED_HEADER = ("KEY", "SubmissionDate", "FormVersion", "Reason", "Code")
+# Central's Status of a submission it could not decrypt, and of one whose encrypted XML is missing.
+NOT_DECRYPTED_STATUS, MISSING_DATA_STATUS = "not decrypted", "missing encrypted form data"
 # What the sheet says of each reason, in the export's language.
 REASONS = {
     "encryption.wrong_key": N_("Encrypted for another key than the one given."),
@@ -129,12 +138,16 @@ class Decryptor:
 
     ``media_zip`` (when the export includes media) receives each decrypted file as
     ``media/<submission id>/<name>``; ``failure_table()`` gives the table of the
-    submissions that cannot be decrypted, made at the first one.
+    submissions that cannot be decrypted, made at the first one. ``central``: Central's
+    layout, where such a submission is a row of metadata whose ``status`` says why, and
+    media are ``media/<name>``, a name once. ``key`` None: nothing is decrypted.
     """
 
-    def __init__(self, key: rsa.RSAPrivateKey, blobs: BlobStore, repeats: RepeatsByVersion, *,
-                 media_zip, failure_table, language: str, zone: ZoneInfo, version_names: dict):
+    def __init__(self, key: rsa.RSAPrivateKey | None, blobs: BlobStore, repeats: RepeatsByVersion, *,
+                 media_zip, failure_table, language: str, zone: ZoneInfo, version_names: dict, central: bool = False):
         self.key = key
+        self.central = central
+        self.status: str | None = None  # Central's Status of the row opened last
         self.blobs = blobs
         self.repeats = repeats
         for version_id in version_names:  # read now: no statement may run while the rows stream
@@ -150,34 +163,43 @@ class Decryptor:
 
     def open(self, submission_id: int, version_id: int, instance_id: str, received_at: dt.datetime,
              xml: bytes | None, files: str | None) -> dict | None:
-        """The flattened answers of one row, or None when it is listed as not decrypted."""
+        """The flattened answers of one row; None when it is listed as not decrypted, and in
+        Central's layout no answers (``{}``) with ``status`` saying why."""
         opened = open_row(self.key, self.blobs, self.repeats[version_id], xml, files)
         return self.take(opened, submission_id, version_id, instance_id, received_at)
 
     def take(self, opened: tuple, submission_id: int, version_id: int, instance_id: str,
              received_at: dt.datetime) -> dict | None:
         """What ``open_row`` gave for a row, here or in a worker process: media into the zip, a failure listed."""
+        self.status = None
         data, media, failure = opened
         if failure is not None:
-            self._fail(instance_id, received_at, version_id, *failure)
-            return None
+            return self._fail(instance_id, received_at, version_id, *failure)
         if self.media_zip is not None:
             for name, content in media.items():
                 safe = name.replace("/", "_").replace("\\", "_") or "file"
-                self.media_zip.write_entry(f"media/{submission_id}/{safe}", content)
-                self.media_files += 1
+                entry = f"media/{safe}" if self.central else f"media/{submission_id}/{safe}"
+                if not self.media_zip.has_entry(entry):
+                    self.media_zip.write_entry(entry, content)
+                    self.media_files += 1
         return data
 
     def opened(self, stream, sealed_rows: int):
         """``(row, answers)`` for a stream of ``(row, answers or SEALED)``, in order. With many sealed rows
         and a spare core, worker processes decrypt ahead while this thread writes (``decrypt_ahead``)."""
-        if sealed_rows >= AHEAD_FROM and (workers := ahead_workers()):
+        if self.key is not None and sealed_rows >= AHEAD_FROM and (workers := ahead_workers()):
             yield from decrypt_ahead(self, stream, workers)
             return
         for row, data in stream:
             yield row, (self.open(row[0], row[1], row[3], row[4], row[-2], row[-1]) if data is SEALED else data)
 
-    def _fail(self, instance_id: str, received_at: dt.datetime, version_id: int, code: str, values: dict) -> None:
+    def _fail(self, instance_id: str, received_at: dt.datetime, version_id: int, code: str, values: dict,
+              data_missing: bool) -> dict | None:
+        """List the submission as not decrypted (None); in Central's layout, give it its status (``{}``)."""
+        if self.central:
+            self.status = MISSING_DATA_STATUS if data_missing else NOT_DECRYPTED_STATUS
+            self.failures += 1
+            return {}
         if self._table is None:
             self._table = self.failure_table()
         code = code if code in REASONS else BadEnvelope.code
@@ -185,12 +207,14 @@ class Decryptor:
         received = received_at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S") if received_at else ""
         self._table.write_row([instance_id, received, self.version_names.get(version_id), reason, code])
         self.failures += 1
+        return None
 
 
-def open_row(key: rsa.RSAPrivateKey, blobs: BlobStore, repeats: frozenset[str], xml: bytes | None,
-             files: str | None) -> tuple[dict | None, dict[str, bytes], tuple[str, dict] | None]:
-    """One row without a flattened copy, opened: ``(answers, media, None)``, or ``(None, {}, (code, values))``
-    when it cannot be decrypted. Plain values only, so that a worker process can send it back."""
+def open_row(key: rsa.RSAPrivateKey | None, blobs: BlobStore, repeats: frozenset[str], xml: bytes | None,
+             files: str | None) -> tuple[dict | None, dict[str, bytes], tuple[str, dict, bool] | None]:
+    """One row without a flattened copy, opened: ``(answers, media, None)``, or, when it cannot be decrypted,
+    ``(None, {}, (code, values, whether its encrypted XML is missing))``. Plain values only, so that a
+    worker process can send it back."""
     if xml is None:
         return {}, {}, None
     xml = bytes(xml)
@@ -200,17 +224,22 @@ def open_row(key: rsa.RSAPrivateKey, blobs: BlobStore, repeats: frozenset[str], 
         return {}, {}, None
     if not is_encrypted(root):
         return _flatten_safely(xml, repeats), {}, None
-    envelope = None
+    envelope, stored = None, {}
     try:
         envelope = read_envelope(root)
-        stored = _files(files)
+        stored = stored_files(files)
+        if envelope.xml_file not in stored:
+            raise MissingPart(name=envelope.xml_file)
+        if key is None:
+            raise NotDecrypted(detail="no key was given")
         decrypted = decrypt_submission(envelope, key, lambda name: read_blob(blobs, stored.get(name)))
         return flatten(decrypted.xml, repeats), decrypted.media, None
     except EncryptionError as error:
-        return None, {}, (error.code, {k: str(v) for k, v in error.values.items()})
+        data_missing = isinstance(error, MissingPart) and envelope is not None and envelope.xml_file not in stored
+        return None, {}, (error.code, {k: str(v) for k, v in error.values.items()}, data_missing)
     except (ValueError, etree.LxmlError):
         failure = CorruptPart(name=envelope.xml_file if envelope else "", detail="the decrypted instance is not readable XML")
-        return None, {}, (failure.code, failure.values)
+        return None, {}, (failure.code, failure.values, False)
 
 
 def read_blob(blobs: BlobStore, sha256: str | None) -> bytes | None:
@@ -281,6 +310,6 @@ def _open_in_worker(version_id: int, xml: bytes | None, files: str | None):
                     bytes(xml) if xml is not None else None, files)
 
 
-def _files(lines: str | None) -> dict[str, str]:
+def stored_files(lines: str | None) -> dict[str, str]:
     """``name -> sha256`` from the aggregated ``sha256name`` items."""
     return {item[64:]: item[:64] for item in (lines or "").split("/") if len(item) > 64}

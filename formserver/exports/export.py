@@ -44,6 +44,7 @@ from .decrypting import (
     NOT_DECRYPTED, NOT_DECRYPTED_HEADER, Decryptor, envelope_columns, form_is_encrypted, has_copy, sealed_count
 )
 from .flatten import RepeatsByVersion
+from .media import write_media
 from .spool import Sealed
 from .stored import READ_BATCH, stored_rows
 from .spreadsheet import MAX_ROWS, Workbook
@@ -352,6 +353,7 @@ def run_export(
     spool_dir: Path | None = None,
     file_stem: str | None = None,
     key: RSAPrivateKey | None = None,
+    undecrypted: bool = False,
     where=None,
 ) -> ExportResult:
     """Write the export of ``form`` to ``target`` (a path or a binary file object).
@@ -365,6 +367,8 @@ def run_export(
     An export of encrypted versions needs ``key`` (``decrypting.export_key``): each
     envelope is then decrypted in memory as it streams, and the writers' temporary
     files are sealed (``spool.Sealed``); ``target`` is the only place the answers go.
+    ``undecrypted`` (Central's layout only): without a key, envelopes are rows of metadata
+    whose Status is ``not decrypted``, as Central exports them without the passphrase.
     """
     if not isinstance(options, ExportOptions):
         options = ExportOptions.from_dict(options)
@@ -373,9 +377,11 @@ def run_export(
     report = progress or (lambda done, total: None)
     zone, zone_name = time_zone_of(organisation, settings)
     versions = export_versions(session, form, options.version)
-    if key is None and form_is_encrypted(versions):
+    encrypted = form_is_encrypted(versions)
+    if key is None and not undecrypted and encrypted:
         raise Problem("export.key_needed", form_id=form.form_id)
-    if key is not None:
+    decrypting = key is not None or (undecrypted and encrypted)
+    if decrypting:
         spool_dir = Sealed(spool_dir)
     newest_tree = versions[0].field_tree
     language = match_language(options.lang, newest_tree.get("languages", []), newest_tree.get("default_language"))
@@ -436,7 +442,7 @@ def run_export(
     )
     query = (
         select(
-            # The first three columns are _submissions' own.
+            # The first three columns are stored_rows' own.
             Submission.id,
             Submission.form_version_id,
             # As text, decoded by stored._decoded: through the JSON type psycopg would hand json.loads bytes
@@ -451,7 +457,7 @@ def run_export(
             Submission.attachments_expected,
             Submission.root_id,
             present,
-            *(envelope_columns() if key is not None else ()),
+            *(envelope_columns() if decrypting else ()),
         )
         .where(*conditions)
         .order_by(Submission.id)
@@ -462,8 +468,8 @@ def run_export(
     try:
         if options.media:
             store = blobs or BlobStore(settings.blob_dir)
-            plain = [*conditions, has_copy()] if key is not None else conditions
-            result.media_files = _write_media(
+            plain = [*conditions, has_copy()] if decrypting else conditions
+            result.media_files = write_media(
                 session, output.media_zip(), store, plain, lambda: report(0, total), flat=central_layout
             )
         main_layout = layouts[""]
@@ -473,21 +479,9 @@ def run_export(
             for table in schema.walk()
             if table.parent is not None
         }
-
-        if central_layout:
-            values = central_values(users, app_users, edits, version_names, first_versions(session, form))
-        else:
-            review_words = (
-                {state: word_in(state, main_layout.language) for state in ("received", "has_issues", "approved", "rejected")}
-                if options.values == "labels"
-                else {}
-            )
-            values = _formserver_values(users, app_users, edits, version_names, review_words)
-        link_head, link_tail = _link_prefix(settings, organisation, options)
-        main_row = main_layout.row
         repeats = RepeatsByVersion(session)
         decryptor = None
-        if key is not None:
+        if decrypting:
             decryptor = Decryptor(
                 key,
                 blobs or BlobStore(settings.blob_dir),
@@ -497,7 +491,19 @@ def run_export(
                 language=main_layout.language,
                 zone=zone,
                 version_names=version_names,
+                central=central_layout,
             )
+        if central_layout:
+            values = central_values(users, app_users, edits, version_names, first_versions(session, form), decryptor)
+        else:
+            review_words = (
+                {state: word_in(state, main_layout.language) for state in ("received", "has_issues", "approved", "rejected")}
+                if options.values == "labels"
+                else {}
+            )
+            values = _formserver_values(users, app_users, edits, version_names, review_words)
+        link_head, link_tail = _link_prefix(settings, organisation, options)
+        main_row = main_layout.row
         children = schema.children
         write_main = main_out.write_row
         done = 0
@@ -622,36 +628,3 @@ def _header_rows(columns: list[Column], header: str, zone_name: str) -> list[lis
     if header == "labels":
         return [labels]
     return [names, labels]
-
-
-def _write_media(session: Session, zip_stream: ZipStream, blobs: BlobStore, conditions, beat, *, flat: bool = False) -> int:
-    """Every attachment of the exported submissions as ``media/<submission id>/<name>``, streamed.
-
-    ``flat`` (Central's layout, whose cells name the file alone): ``media/<name>``, a name once."""
-    query = (
-        select(SubmissionAttachment.submission_id, SubmissionAttachment.name, SubmissionAttachment.sha256)
-        .join(Submission, Submission.id == SubmissionAttachment.submission_id)
-        .where(*conditions)
-        .order_by(SubmissionAttachment.submission_id, SubmissionAttachment.name)
-    )
-    written, written_names = 0, set()
-    for submission_id, name, sha256 in session.connection().execute(query.execution_options(yield_per=READ_BATCH)):
-        try:
-            handle = blobs.open(sha256)
-        except (OSError, ValueError):
-            continue  # a blob that is not there: the sheet counts attachments present, nothing to add
-        safe = name.replace("/", "_").replace("\\", "_") or "file"
-        entry = f"media/{safe}" if flat else f"media/{submission_id}/{safe}"
-        if entry in written_names:
-            handle.close()
-            continue
-        written_names.add(entry)
-        with handle:
-            zip_stream.start_entry(entry)
-            while chunk := handle.read(1 << 20):
-                zip_stream.write(chunk)
-            zip_stream.end_entry()
-        written += 1
-        if written % 50 == 0:
-            beat()
-    return written

@@ -144,6 +144,10 @@ class ZipStream:
         entry, self._current = self._current, None
         entry.close()
 
+    def has_entry(self, name: str) -> bool:
+        """Whether an entry of this name was started (a name may be used once)."""
+        return name in self._names
+
     def write_entry(self, name: str, data: bytes) -> None:
         entry = self.open_entry(name)
         entry.write(data)
