@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -94,6 +95,8 @@ class User(Base):
     # MD5(email:realm:password): the only thing HTTP Digest can be checked against.
     digest_ha1: Mapped[str | None] = mapped_column(String(32))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A network analyst reads the network's pooled figures, and no organisation's records unless a member.
+    is_analyst: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_sign_in_at: Mapped[datetime | None]
     # Wrong passwords from phones (Digest, or Basic over https), counted apart from the web's: a phone
@@ -149,6 +152,8 @@ class Form(Base):
     # (``encryption.seal_private_key``), and the hint they chose; never the passphrase.
     sealed_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     key_hint: Mapped[str | None] = mapped_column(Text)
+    # The organisation counts this form's submissions in the network figures (``network/sharing.py``).
+    network_shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     organisation: Mapped[Organisation] = relationship()
     versions: Mapped[list[FormVersion]] = relationship(
@@ -188,6 +193,8 @@ class FormVersion(Base):
     warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # The XForm's ``<submission base64RsaPublicKey>``: phones encrypt what they send to this version.
     public_key: Mapped[str | None] = mapped_column(Text)
+    # What the network may count, from the XLSForm's ``network`` column (``network/declaration.py``).
+    network: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     published_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
@@ -386,3 +393,54 @@ class ApiSignInFailures(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_sign_in_at: Mapped[datetime | None]
+
+
+class NetworkUnit(Base):
+    """One counted unit of a shared form: a household (a submission) or a row of one of its repeats.
+
+    Holds no answer but the organisation, the pooled form id, the month, and the keyed hash of the
+    declared identity field; its counted answers are ``NetworkValue`` rows. Derived from the stored
+    XML, rebuildable (``formserver network rebuild``).
+    """
+
+    __tablename__ = "network_unit"
+    __table_args__ = (Index("ix_network_unit_form", "form_id", "repeat", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    form_id: Mapped[str] = mapped_column(String(255))
+    # "" for a household, else the repeat's path below the instance root ("intake/member").
+    repeat: Mapped[str] = mapped_column(String(255), default="")
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("network_unit.id", ondelete="CASCADE"), index=True)
+    month: Mapped[str] = mapped_column(String(7))
+    received_at: Mapped[datetime]
+    identity: Mapped[str | None] = mapped_column(String(64))
+
+
+class NetworkValue(Base):
+    """One counted answer of a unit: a choice name, or the band an integer falls in."""
+
+    __tablename__ = "network_value"
+    __table_args__ = (Index("ix_network_value_field", "field", "unit_id", "choice"),)
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("network_unit.id", ondelete="CASCADE"), primary_key=True)
+    field: Mapped[str] = mapped_column(String(255), primary_key=True)
+    choice: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class NetworkSnapshot(Base):
+    """A published table: only the figures as shown, frozen, at a public unguessable URL until revoked."""
+
+    __tablename__ = "network_snapshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    form_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(Text)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    organisations: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
