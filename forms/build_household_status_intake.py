@@ -47,7 +47,7 @@ SETTINGS = {
     "form_title": "แบบสำรวจสถานะบุคคลของครัวเรือน / Household status intake",
     "form_id": "household_status_intake",
     # Bump on every change (yyyymmddnn). Collect and the server tell versions apart by it.
-    "version": "2026112501",
+    "version": "2026120501",
     "default_language": TH,
     # Household code and date only: never a person's name (the instance name shows
     # in Collect's lists and in server listings).
@@ -365,6 +365,9 @@ HOUSEHOLD = [
         constraint=". >= 1 and . <= 30",
         constraint_message=L("จำนวนสมาชิกต้องอยู่ระหว่าง 1 ถึง 30", "The number of members must be 1 to 30."),
     ),
+    # The head's ID number at household level (the head is recorded first): the network recognises
+    # a household registered by two organisations by it (see NETWORK).
+    q("calculate", "head_id_number", calculation="string(${member}[1]/id_number)"),
     end_group("household"),
 ]
 
@@ -1044,6 +1047,30 @@ def place_choices(places_dir: Path) -> tuple[list, list, list]:
 
 
 # --------------------------------------------------------------------------------------
+# What the network may count (the survey column ``network``, see forms/README.md)
+# --------------------------------------------------------------------------------------
+
+# Every other question is never counted: names, ID numbers (except as identity), free text, dates,
+# GPS, photos and notes stay with the organisation.
+NETWORK = {
+    "province": "dimension",
+    "district": "dimension",
+    "head_id_number": "identity",
+    "sex": "dimension",
+    "age": "bands 0 6 15 20 60",
+    "id_number": "identity",
+    "legal_status": "dimension",
+    "documents": "dimension",
+    "status_problem": "dimension",
+    "process_step": "dimension",
+    "health_cover": "dimension",
+    "work_permit": "dimension",
+    "schooling": "dimension",
+    "travel": "dimension",
+    "violation_type": "dimension",
+}
+
+# --------------------------------------------------------------------------------------
 # Workbook
 # --------------------------------------------------------------------------------------
 
@@ -1052,7 +1079,7 @@ SURVEY_COLUMNS = (
     ["type", "name", f"label::{TH}", f"label::{EN}", f"hint::{TH}", f"hint::{EN}"]
     + ["required", f"required_message::{TH}", f"required_message::{EN}", "relevant"]
     + ["constraint", f"constraint_message::{TH}", f"constraint_message::{EN}"]
-    + ["appearance", "calculation", "choice_filter", "default", "repeat_count", "parameters"]
+    + ["appearance", "calculation", "choice_filter", "default", "repeat_count", "parameters", "network"]
 )
 CHOICE_COLUMNS = ["list_name", "name", f"label::{TH}", f"label::{EN}", "province", "district"]
 SETTINGS_COLUMNS = list(SETTINGS)
@@ -1074,6 +1101,8 @@ def survey_rows() -> list[dict]:
                 else:
                     assert key in SURVEY_COLUMNS, key
                     flat[key] = value
+            if row["name"] in NETWORK:
+                flat["network"] = NETWORK[row["name"]]
             if not row["type"].startswith("end_"):
                 assert NAME_RE.match(row["name"]), row["name"]
                 assert row["name"] not in names, f"duplicate name {row['name']}"

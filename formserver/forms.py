@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit, xform
+from .network import declaration
 from .models import Form, FormState, FormVersion, MediaFile, Organisation, Submission, User, utcnow
 from .problems import Problem
 from .storage import BlobStore
@@ -53,6 +54,8 @@ def add_form_version(
     )
     source_sha256 = hashlib.sha256(content).hexdigest()
     public_key = xform.public_key(converted.xform)
+    tree = xform.field_tree(converted.xform)
+    network = declaration.declare(tree, converted.network_column)
     if form is not None:
         same = _version_with_same_source(session, form, source_sha256, converted)
         if same is not None:
@@ -79,7 +82,8 @@ def add_form_version(
         source=content,
         source_filename=PurePath(filename).name,
         source_sha256=source_sha256,
-        field_tree=xform.field_tree(converted.xform),
+        field_tree=tree,
+        network=network,
         expected_media=xform.expected_media(converted.xform) + ([ITEMSETS] if converted.itemsets_csv else []),
         warnings=list(converted.warnings),
         public_key=public_key,

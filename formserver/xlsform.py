@@ -41,6 +41,8 @@ class ConvertedForm:
     warnings: list[str] = field(default_factory=list)
     itemsets_csv: bytes | None = None
     version_assigned: bool = False
+    # The survey sheet's ``network`` column as written (pyxform drops it): name -> (row, value); None if absent.
+    network_column: dict[str, tuple[int, str]] | None = None
 
 
 class FormError(Exception):
@@ -136,7 +138,23 @@ def _convert_xlsform(content: bytes, filename: str, file_type: str, limits: Limi
         warnings=[str(w) for w in warnings],
         itemsets_csv=itemsets.encode("utf-8") if itemsets else None,
         version_assigned=version_assigned,
+        network_column=_network_column(workbook.survey),
     )
+
+
+def _network_column(survey_rows) -> dict[str, tuple[int, str]] | None:
+    """The ``network`` column of the survey sheet (``network/declaration.py``): name -> (spreadsheet row,
+    value) of each row that fills it; None when the sheet has no such column."""
+    found: dict[str, tuple[int, str]] = {}
+    present = False
+    for index, row in enumerate(survey_rows or []):
+        cells = {str(key).strip().lower(): value for key, value in row.items()}
+        if "network" in cells:
+            present = True
+            name, value = str(cells.get("name") or "").strip(), str(cells["network"] or "").strip()
+            if value:
+                found[name] = (index + 2, value)  # the header is row 1, as in pyxform's own [row : n]
+    return found if present else None
 
 
 def _read_workbook(content: bytes, filename: str, file_type: str):
