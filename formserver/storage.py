@@ -30,6 +30,12 @@ class BlobStore:
         self.root = Path(root)
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
 
+    @property
+    def data_dir(self) -> Path:
+        """The data folder the store lives in (``Settings.blob_dir`` is its ``blobs``), where the
+        installation's other files are kept, such as the network key."""
+        return self.root.parent
+
     def path(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise ValueError("not a sha256 digest")

@@ -1,0 +1,58 @@
+"""The installation's network key, and the keyed hash that is all the network keeps of an ID number.
+
+The key is 32 random bytes in ``network.key`` in the data folder, made once (``O_EXCL``, mode
+0600), and part of the backup: without it the hashes of stored facts cannot be matched with new
+ones (``formserver network rebuild`` makes them anew with a new key). It is never the session
+secret, so rotating that secret changes no hash. An ID number is kept as HMAC-SHA256(key, its 13
+digits): anything that is not 13 digits once dashes and spaces are dropped matches no one and is
+kept as no identity at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+KEY_FILE = "network.key"
+_NOT_DIGIT = re.compile(r"[^0-9]")
+_KEYS: dict[Path, bytes] = {}
+
+
+def installation_key(data_dir: Path) -> bytes:
+    """The key of the installation whose data folder this is, made on first use."""
+    path = (Path(data_dir) / KEY_FILE).resolve()
+    key = _KEYS.get(path)
+    if key is None:
+        key = _KEYS[path] = _read_or_make(path)
+    return key
+
+
+def _read_or_make(path: Path) -> bytes:
+    """Two workers starting together make one key: the loser of ``O_EXCL`` reads the winner's."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            text = path.read_text().strip()
+            if text:
+                return bytes.fromhex(text)
+            time.sleep(0.05)
+        raise RuntimeError(f"{path} is empty: restore it from the backup, or delete it and run formserver network rebuild")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_bytes(32).hex())
+        handle.flush()
+        os.fsync(handle.fileno())
+    return bytes.fromhex(path.read_text().strip())
+
+
+def identity_hash(key: bytes, value: str | None) -> str | None:
+    """HMAC-SHA256 of the value's digits when they are exactly 13, else None (not matched)."""
+    digits = _NOT_DIGIT.sub("", value or "")
+    if len(digits) != 13:
+        return None
+    return hmac.new(key, digits.encode("ascii"), hashlib.sha256).hexdigest()
