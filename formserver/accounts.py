@@ -47,17 +47,32 @@ def normalise_email(email: str) -> str:
 
 
 def create_user(
-    session: Session, email: str, password: str, *, realm: str, is_admin: bool = False, actor: User | None = None
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    realm: str,
+    is_admin: bool = False,
+    is_analyst: bool = False,
+    actor: User | None = None,
 ) -> User:
     email = normalise_email(email)
     if session.scalar(select(User).where(func.lower(User.email) == email)):
         raise Problem("user.exists", email=email)
-    user = User(email=email, is_admin=is_admin, password_hash="")
+    user = User(email=email, is_admin=is_admin, is_analyst=is_analyst, password_hash="")
     set_password(user, password, realm=realm)
     session.add(user)
     session.flush()
-    audit.record(session, "user.create", user=actor, target=email, admin=is_admin)
+    audit.record(session, "user.create", user=actor, target=email, admin=is_admin, **({"analyst": True} if is_analyst else {}))
     return user
+
+
+def set_analyst(session: Session, user: User, is_analyst: bool, *, actor: User | None = None) -> None:
+    """Make someone a network analyst (network figures only, no organisation's records) or not; audited."""
+    if user.is_analyst != is_analyst:
+        user.is_analyst = is_analyst
+        audit.record(session, "user.analyst", user=actor, target=user.email, analyst=is_analyst)
+        session.flush()
 
 
 def user_by_email(session: Session, email: str) -> User:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from . import audit, forms
 from .encryption import MIN_PASSPHRASE, WeakPassphrase, make_key_pair, seal_private_key
 from .models import Form, FormVersion, User
+from .network.sharing import withdraw_encrypted
 from .problems import Problem
 from .xlsform import assigned_version, with_public_key
 
@@ -48,6 +49,7 @@ def turn_on_encryption(
         source_filename=f"{form.form_id}.xml",
         source_sha256=hashlib.sha256(xform).hexdigest(),
         field_tree=base.field_tree,
+        network=base.network,
         expected_media=list(base.expected_media),
         warnings=[],
         public_key=keys.public_key,
@@ -58,6 +60,7 @@ def turn_on_encryption(
     forms.carry_media_forward(session, form, version, set())
     form.sealed_private_key = sealed
     form.key_hint = (hint or "").strip()[:MAX_HINT] or None
+    withdraw_encrypted(session, form, actor=actor)
     forms.publish(session, version, actor=actor)
     audit.record(session, "form.encrypt", organisation=form.organisation, user=actor, target=f"{form.form_id}@{number}")
     session.flush()

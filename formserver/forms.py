@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, xform
 from .network import declaration
+from .network.sharing import withdraw_encrypted
 from .models import Form, FormState, FormVersion, MediaFile, Organisation, Submission, User, utcnow
 from .problems import Problem
 from .storage import BlobStore
@@ -91,6 +92,8 @@ def add_form_version(
     )
     session.add(version)
     session.flush()
+    if public_key is not None:
+        withdraw_encrypted(session, form, actor=actor)
     given = {PurePath(name).name for name, _ in media}
     carry_media_forward(session, form, version, given)
     if converted.itemsets_csv is not None:

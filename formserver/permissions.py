@@ -26,6 +26,7 @@ MANAGE = READ | {
     "submission.update",
     "submission.resolve_conflict",
     "audit.read",
+    "network.share",  # count a form's submissions in the network figures (network/sharing.py)
 }
 NETWORK_ADMIN_ONLY = {"organisation.create", "user.create", "audit.read_all"}
 

@@ -66,6 +66,12 @@ CATALOGUE: dict[str, Kind] = {
     "form.version_not_found": Kind(404, N_("Form %(form_id)s has no version %(version)s.")),
     "form.closed": Kind(409, N_("Form %(form_id)s is closed and no longer accepts submissions.")),
     "form.bad_state": Kind(400, N_("%(state)s is not a form state: use open, closing or closed.")),
+    # The network's figures
+    "network.encrypted_form": Kind(
+        409, N_("Form %(form_id)s is encrypted: its submissions cannot be counted in the network figures.")
+    ),
+    "network.no_form": Kind(404, N_("No organisation shares a form %(form_id)s with the network.")),
+    "network.no_dimension": Kind(400, N_("Form %(form_id)s cannot be counted by %(field)s.")),
     "media.not_expected": Kind(400, N_("Form %(form_id)s does not use a media file named %(filename)s.")),
     "media.not_found": Kind(404, N_("Form %(form_id)s has no media file named %(filename)s.")),
     # Organisations and people

@@ -3,7 +3,7 @@
 To ``web_fixtures.build_world`` it adds, in each organisation, a form with a media file and a
 submission of it (what phones list, download and send again), a kept-aside resubmission with a
 photo, and an export whose file is kept; and two more people of "hillnet": a former member, and
-a viewer whose password changed after they signed in. For the REST API (``/v1``) it opens a bearer
+a viewer whose password changed after they signed in; and a network analyst, a member of none. For the REST API (``/v1``) it opens a bearer
 token for each person (the changed viewer's under their old password), one that has expired, and
 opens more on demand (``Matrix.open_api_token``). "rivernet" holds the canaries: values found
 nowhere else, whose presence in an answer to a person of "hillnet" is a leak.
@@ -140,6 +140,13 @@ def former_member(session, organisation_id: int) -> User:
     return user
 
 
+def network_analyst(session) -> User:
+    """A network analyst: reads the network's figures, is a member of no organisation."""
+    user = make_user(session, "analyst@network.example")
+    user.is_analyst = True
+    return user
+
+
 def changed_password(session, organisation_id: int, realm: str) -> tuple[User, str]:
     """A viewer who signed in, and whose password was changed since: the fingerprint of the old one."""
     user = make_user(session, "changed@hill.example")
@@ -186,9 +193,10 @@ def build_matrix(database: Database, blobs: BlobStore, settings: Settings, world
             export_name=CANARY_EXPORT, export_content=f"PK {CANARY_NAME} {CANARY_ID_NUMBER}".encode(),
         )
         former = former_member(session, world.own.org_id)
+        analyst = network_analyst(session)
         changed, old_fingerprint = changed_password(session, world.own.org_id, settings.digest_realm)
         session.commit()
-        users = {**world.users, "former": former.id, "changed": changed.id, "river manager": world.other.manager}
+        users = {**world.users, "former": former.id, "analyst": analyst.id, "changed": changed.id, "river manager": world.other.manager}
         bearer_tokens = api_tokens(session, users, old_fingerprint)
         emails = {key: session.get(User, user_id).email for key, user_id in users.items()}
         device, revoked = tokens_of(session, world.own)

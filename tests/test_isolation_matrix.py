@@ -144,6 +144,7 @@ ASKS = {
     ("web.upload_form", "POST"): Ask(400),  # no file chosen
     ("web.change_state", "POST"): Ask(400, data={"state": "archived"}),
     ("web.encrypt_form", "POST"): Ask(400, data={"passphrase": "a", "passphrase_again": "b"}),
+    ("web.share_form", "POST"): Ask(302, data={"shared": "off"}),  # not shared: nothing changes
     ("web.assign_form", "POST"): Ask(404, data={"who": "app_user:0"}),
     ("web.unassign_form", "POST"): Ask(404, data={"who": "user:0"}),
     ("web.form_version", "GET"): Ask(fills={"version_id": "draft_version"}),
@@ -197,6 +198,7 @@ PEOPLE = [
     Requester("network administrator", "admin", admin=True),
     *(Requester(role, role, role) for role in VERBS_BY_ROLE),
     Requester("former member", "former"),
+    Requester("network analyst", "analyst"),  # network figures only: every organisation page is 404
     Requester("password changed", "changed", "viewer", signed_in=False),
     Requester("signed out", signed_in=False),
 ]
@@ -212,6 +214,7 @@ API_CALLERS = [
     *(Requester(f"{role}, bearer token", role, role, api_token=role) for role in VERBS_BY_ROLE),
     *(Requester(f"{role}, {BASIC}", role, role, via=BASIC) for role in VERBS_BY_ROLE),
     Requester("former member, bearer token", "former", api_token="former"),
+    Requester("network analyst, bearer token", "analyst", api_token="analyst"),
     Requester("password changed since the token", "changed", "viewer", signed_in=False, api_token="changed"),
     Requester("expired token", "viewer", "viewer", signed_in=False, api_token="expired"),
     Requester(f"manager, {BASIC_HTTP}", "manager", "manager", signed_in=False, via=BASIC_HTTP),

@@ -3,7 +3,7 @@
 Every command exits non-zero with a one-line reason on error.
 
 The parser is assembled from the areas, one module each (``database``, ``accounts``, ``forms``,
-``serve``, ``phones``, ``submissions``, ``exports``, ``maintenance``): an area's ``register`` adds
+``serve``, ``phones``, ``submissions``, ``exports``, ``network``, ``maintenance``): an area's ``register`` adds
 its commands with ``Commands.command``, and the areas never import this package back. An area imports
 what a command uses only when that command runs, so ``formserver --help`` loads neither Flask,
 SQLAlchemy nor pyxform.
@@ -17,10 +17,10 @@ from collections.abc import Callable
 
 from ..config import Settings
 from ..translations import N_
-from . import accounts, database, exports, forms, maintenance, phones, serve, submissions
+from . import accounts, database, exports, forms, maintenance, network, phones, serve, submissions
 from .output import say_error
 
-AREAS = (database, accounts, forms, serve, phones, submissions, exports, maintenance)  # in the order --help lists them
+AREAS = (database, accounts, forms, serve, phones, submissions, exports, network, maintenance)  # in the order --help lists them
 
 
 class Context:

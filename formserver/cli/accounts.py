@@ -21,6 +21,9 @@ def register(commands: Commands) -> None:
     create.add_argument("email")
     create.add_argument("--password", required=True)
     create.add_argument("--admin", action="store_true")
+    create.add_argument(
+        "--analyst", action="store_true", help="a network analyst: reads the network figures, no organisation's records"
+    )
     password = commands.command("user password", user_password, help="set a new password")
     password.add_argument("email")
     password.add_argument("--password", required=True)
@@ -55,9 +58,11 @@ def user_create(context: Context, args: Namespace) -> None:
 
     with context.session() as session:
         user = accounts.create_user(
-            session, args.email, args.password, realm=context.settings.digest_realm, is_admin=args.admin
+            session, args.email, args.password, realm=context.settings.digest_realm, is_admin=args.admin,
+            is_analyst=args.analyst,
         )
-        print(f"{user.email}{' (network administrator)' if user.is_admin else ''}")
+        roles = [name for name, held in (("network administrator", user.is_admin), ("network analyst", user.is_analyst)) if held]
+        print(user.email + (f" ({', '.join(roles)})" if roles else ""))
 
 
 def user_password(context: Context, args: Namespace) -> None:

@@ -1,5 +1,5 @@
 """Forms: upload an XLSForm as a draft, preview it with what changes for exports, publish, media, state,
-who may fill it (assignments), history."""
+who may fill it (assignments), sharing with the network, history."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from sqlalchemy import select
 from .. import appusers, forms
 from ..db import request_session
 from ..models import FormState, FormVersion, Organisation, User
+from ..network import sharing
+from ..network.identity import installation_key
 from ..problems import Problem
 from ..workbooks import Limits
 from ..xlsform import FormError
@@ -194,6 +196,22 @@ def change_state(organisation: Organisation, form_id: str):
     forms.set_state(session, form, state, actor=signed_in_user())  # a Problem becomes the error page
     session.commit()
     flash_text(N_("The form is now %(state)s."), "success", words={"state": state})
+    return redirect(url_for("web.form_page", slug=organisation.slug, form_id=form.form_id))
+
+
+@org_route("/forms/<form_id>/network", "network.share", methods=["POST"])
+def share_form(organisation: Organisation, form_id: str):
+    """Count this form's submissions in the network figures, or stop: at once, audited."""
+    form = form_in(organisation, form_id)
+    session = request_session()
+    shared = request.form.get("shared") == "on"
+    key = installation_key(_blobs().data_dir)
+    sharing.set_shared(session, key, form, shared, actor=signed_in_user())  # a Problem becomes the error page
+    session.commit()
+    if shared:
+        flash_text(N_("This form's submissions now count in the network figures."), "success")
+    else:
+        flash_text(N_("This form's submissions no longer count in the network figures."), "success")
     return redirect(url_for("web.form_page", slug=organisation.slug, form_id=form.form_id))
 
 
