@@ -1,0 +1,189 @@
+"""The cross-table: counts of one pooled form's units by one or two dimensions, before suppression.
+
+Who is counted, in this order:
+
+1. the units of the organisations that share the form (facts exist for shared forms only);
+2. **one person, one count**: households with the same identity hash are counted once, as the
+   newest record (received last); a household counted once brings its repeat rows from that same
+   record, so the others' members are dropped with it; then persons with the same identity hash
+   are counted once, as the newest; units without identity are all counted, and reported
+   (``CrossTable.without_identity``);
+3. then the filters (months, any dimension, organisations): a person is represented by the newest
+   record across the whole network whatever is asked, so that tables by organisation or by month
+   add up to the network total, and filtering on an organisation counts the people whose newest
+   record is that organisation's.
+
+Totals are counted from the units (distinct), never summed where a unit can hold several choices
+(a select_multiple); where it cannot, they are summed from the cells. ``NOT_ANSWERED`` is a choice,
+so that an additive table adds up to its total.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import String, and_, case, cast, exists, func, literal, not_, or_, select
+from sqlalchemy.orm import Session
+
+from ..models import NetworkUnit, NetworkValue
+from ..problems import Problem
+from .pooled import PooledForm, pooled_forms
+from .table import MONTH, NOT_ANSWERED, ORGANISATION, Choice, CrossTable, Dimension, TableRequest
+
+_U = NetworkUnit.__table__
+_V = NetworkValue.__table__
+
+__all__ = ["pooled_forms", "cross_table"]
+
+
+def cross_table(session: Session, request: TableRequest, *, pooled: PooledForm | None = None) -> CrossTable:
+    """Count what ``request`` asks; ``Problem`` for a form nobody shares or a dimension the unit has not."""
+    pooled = pooled or pooled_forms(session).get(request.form_id)
+    if pooled is None:
+        raise Problem("network.no_form", form_id=request.form_id)
+    path = pooled.unit_path(request.unit)
+    if path is None:
+        raise Problem("network.no_dimension", form_id=request.form_id, field=request.unit or "")
+    rows = _dimension(pooled, request, request.rows)
+    columns = _dimension(pooled, request, request.columns) if request.columns else None
+    kept = _counted_units(pooled, path, request).subquery("kept")
+    row_key, row_join = _grouping(pooled, path, kept, rows, "r")
+    column_key, column_join = _grouping(pooled, path, kept, columns, "c") if columns else (literal(None), None)
+    source = kept
+    for join in (row_join, column_join):
+        if join is not None:
+            source = source.outerjoin(*join)
+    grouped = select(row_key, column_key, func.count(kept.c.id.distinct())).select_from(source)
+    counts = {(r, c): n for r, c, n in session.execute(grouped.group_by(row_key, column_key))}
+    total, without_identity = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((kept.c.identity.is_(None), 1), else_=0)), 0)).select_from(kept)
+    ).one()
+    row_totals = _totals(session, kept, row_key, row_join) if columns and columns.multiple else _sum(counts, 0)
+    column_totals = {}
+    if columns is not None:
+        column_totals = _totals(session, kept, column_key, column_join) if rows.multiple else _sum(counts, 1)
+    rows, columns = _with_found(rows, counts, 0), (_with_found(columns, counts, 1) if columns else None)
+    return CrossTable(
+        request=request,
+        rows=rows,
+        columns=columns,
+        counts={key: counts.get(key, 0) for key in _cells(rows, columns)},
+        row_totals={choice.name: row_totals.get(choice.name, 0) for choice in rows.choices},
+        column_totals={choice.name: column_totals.get(choice.name, 0) for choice in columns.choices} if columns else {},
+        total=total,
+        organisations=tuple(sorted(_organisations(pooled, request))),
+        without_identity=without_identity,
+    )
+
+
+def _dimension(pooled: PooledForm, request: TableRequest, name: str) -> Dimension:
+    found = pooled.dimension(request.unit, name)
+    if found is None:
+        raise Problem("network.no_dimension", form_id=request.form_id, field=name)
+    return found
+
+
+def _organisations(pooled: PooledForm, request: TableRequest) -> list[str]:
+    wanted = request.filters.get(ORGANISATION)
+    return [slug for slug in pooled.organisations if wanted is None or slug in wanted]
+
+
+def _newest_first(table):
+    return func.row_number().over(partition_by=table.c.identity, order_by=(table.c.received_at.desc(), table.c.id.desc()))
+
+
+def _counted_units(pooled: PooledForm, path: str, request: TableRequest):
+    """The units counted once each, with the filters applied: (id, household_id, month, organisation_id, identity)."""
+    organisations = list(pooled.organisation_ids.values())
+    households = (
+        select(_U.c.id, _U.c.identity, _newest_first(_U).label("rank"))
+        .where(_U.c.form_id == pooled.form_id, _U.c.repeat == "", _U.c.organisation_id.in_(organisations))
+        .subquery("households")
+    )
+    kept_households = select(households.c.id).where(or_(households.c.identity.is_(None), households.c.rank == 1))
+    if path == "":
+        units = (
+            select(_U.c.id, _U.c.id.label("household_id"), _U.c.month, _U.c.organisation_id, _U.c.identity)
+            .where(_U.c.id.in_(kept_households))
+            .subquery("units")
+        )
+    else:
+        ranked = (
+            select(_U.c.id, _U.c.household_id, _U.c.month, _U.c.organisation_id, _U.c.identity, _newest_first(_U).label("rank"))
+            .where(_U.c.form_id == pooled.form_id, _U.c.repeat == path, _U.c.household_id.in_(kept_households))
+            .subquery("persons")
+        )
+        units = (
+            select(ranked.c.id, ranked.c.household_id, ranked.c.month, ranked.c.organisation_id, ranked.c.identity)
+            .where(or_(ranked.c.identity.is_(None), ranked.c.rank == 1))
+            .subquery("units")
+        )
+    query = select(units)
+    if request.since is not None:
+        query = query.where(units.c.month >= request.since.strftime("%Y-%m"))
+    if request.until is not None:
+        query = query.where(units.c.month <= request.until.strftime("%Y-%m"))
+    for name, wanted in request.filters.items():
+        query = query.where(_filter(pooled, path, units, request, name, tuple(wanted)))
+    return query
+
+
+def _filter(pooled: PooledForm, path: str, units, request: TableRequest, name: str, wanted: tuple[str, ...]):
+    """Keep units whose answer to ``name`` is one of ``wanted`` (``NOT_ANSWERED``: no answer)."""
+    if name == MONTH:
+        return units.c.month.in_(wanted)
+    if name == ORGANISATION:
+        return units.c.organisation_id.in_([pooled.organisation_ids[slug] for slug in wanted if slug in pooled.organisation_ids])
+    _dimension(pooled, request, name)
+    owner = _owner(pooled, path, units, name)
+    chosen = exists().where(_V.c.unit_id == owner, _V.c.field == name, _V.c.choice.in_([w for w in wanted if w != NOT_ANSWERED]))
+    if NOT_ANSWERED not in wanted:
+        return chosen
+    return or_(chosen, not_(exists().where(_V.c.unit_id == owner, _V.c.field == name)))
+
+
+def _owner(pooled: PooledForm, path: str, units, name: str):
+    """The unit whose answers hold the field: the unit itself, or its household for a household field."""
+    return units.c.household_id if pooled.fields[name].repeat == "" and path != "" else units.c.id
+
+
+def _grouping(pooled: PooledForm, path: str, kept, dimension: Dimension, alias: str):
+    """The key a dimension groups by, and the outer join that brings it (None for the month and organisation)."""
+    if dimension.name == MONTH:
+        return kept.c.month, None
+    if dimension.name == ORGANISATION:
+        slugs = {pk: slug for slug, pk in pooled.organisation_ids.items()}
+        return case(slugs, value=kept.c.organisation_id, else_=cast(kept.c.organisation_id, String)), None
+    values = _V.alias(alias)
+    on = and_(values.c.unit_id == _owner(pooled, path, kept, dimension.name), values.c.field == dimension.name)
+    return func.coalesce(values.c.choice, NOT_ANSWERED), (values, on)
+
+
+def _totals(session: Session, kept, key, join) -> dict[str, int]:
+    """Distinct units per choice of one dimension, counted (another dimension is a select_multiple)."""
+    source = kept if join is None else kept.outerjoin(*join)
+    query = select(key, func.count(kept.c.id.distinct())).select_from(source).group_by(key)
+    return {name: n for name, n in session.execute(query)}
+
+
+def _sum(counts: dict, axis: int) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for key, n in counts.items():
+        totals[key[axis]] = totals.get(key[axis], 0) + n
+    return totals
+
+
+def _with_found(dimension: Dimension, counts: dict, axis: int) -> Dimension:
+    """The dimension with the choices the facts hold that no version declares (kept by name)."""
+    known = {choice.name for choice in dimension.choices}
+    extra = sorted({key[axis] for key in counts} - known - {None})
+    if not extra:
+        return dimension
+    return Dimension(dimension.name, dimension.labels, (*dimension.choices, *(Choice(name) for name in extra)), dimension.multiple)
+
+
+def _cells(rows: Dimension, columns: Dimension | None):
+    for row in rows.choices:
+        if columns is None:
+            yield (row.name, None)
+        else:
+            for column in columns.choices:
+                yield (row.name, column.name)
