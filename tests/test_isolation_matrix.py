@@ -141,6 +141,7 @@ ASKS = {
     ("web.change_password", "POST"): Ask(400, data={"current": "wrong"}),
     ("web.admin_organisations", "POST"): Ask(400, data={"slug": "X!"}),
     ("web.admin_users", "POST"): Ask(400, data={"email": "nobody"}),
+    ("web.set_analyst", "POST"): Ask(302, data={"analyst": "no"}),  # the viewer is no analyst: nothing changes
     ("web.upload_form", "POST"): Ask(400),  # no file chosen
     ("web.change_state", "POST"): Ask(400, data={"state": "archived"}),
     ("web.encrypt_form", "POST"): Ask(400, data={"passphrase": "a", "passphrase_again": "b"}),

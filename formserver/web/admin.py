@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from .. import accounts
@@ -42,9 +42,13 @@ def admin_users():
     session = request_session()
     error, created, password = None, None, None
     status = 200
-    form = {"email": "", "admin": False}
+    form = {"email": "", "admin": False, "analyst": False}
     if request.method == "POST":
-        form = {"email": request.form.get("email", ""), "admin": request.form.get("admin") == "yes"}
+        form = {
+            "email": request.form.get("email", ""),
+            "admin": request.form.get("admin") == "yes",
+            "analyst": request.form.get("analyst") == "yes",
+        }
         password = request.form.get("password") or accounts.generate_password()
         try:
             created = accounts.create_user(
@@ -53,6 +57,7 @@ def admin_users():
                 password,
                 realm=current_app.extensions["formserver.settings"].digest_realm,
                 is_admin=form["admin"],
+                is_analyst=form["analyst"],
                 actor=signed_in_user(),
             )
         except Problem as problem:
@@ -75,3 +80,19 @@ def admin_users():
         ),
         status,
     )
+
+
+@user_route("/admin/users/<int:user_id>/analyst", "user.create", methods=["POST"])
+def set_analyst(user_id: int):
+    """Make an account a network analyst (the network figures, no organisation's records) or not."""
+    session = request_session()
+    user = session.get(User, user_id)
+    if user is None:
+        abort(404)
+    accounts.set_analyst(session, user, request.form.get("analyst") == "yes", actor=signed_in_user())
+    session.commit()
+    if user.is_analyst:
+        flash_text(N_("%(email)s is now a network analyst."), "success", email=user.email)
+    else:
+        flash_text(N_("%(email)s is no longer a network analyst."), "success", email=user.email)
+    return redirect(url_for("web.admin_users"))
