@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from formserver import forms
 from formserver.accounts import create_organisation
-from formserver.network import sharing
+from formserver.network import facts, sharing
+from formserver.network.figures import cross_table
 from formserver.network.identity import installation_key
 from formserver.submissions import ingest
 
@@ -78,3 +79,12 @@ def share(session, blobs, form, on: bool) -> None:
 
 def send(session, blobs, organisation, xml: bytes):
     return ingest(session, blobs, organisation, xml)
+
+
+def count(session, blobs, request):
+    """The cross-table, its facts brought up to date with the installation's key first."""
+    return cross_table(session, request, key=installation_key(blobs.data_dir))
+
+
+def catch_up(session, blobs) -> int:
+    return facts.catch_up(session, installation_key(blobs.data_dir))

@@ -6,18 +6,18 @@ from datetime import date
 
 import pytest
 
-from formserver.network.figures import cross_table, pooled_forms
+from formserver.network.figures import pooled_forms
 from formserver.network.table import MONTH, NOT_ANSWERED, ORGANISATION, TableRequest
 from formserver.problems import Problem
 
-from .network_world import FORM_ID, household_xml, member, send, share, sharing_organisation
+from .network_world import FORM_ID, count, household_xml, member, send, share, sharing_organisation
 
 HEAD_ID = "1570100012345"
 PERSON_ID = "3570100098765"
 
 
-def persons_by_status(session, **options):
-    return cross_table(session, TableRequest(FORM_ID, rows="legal_status", unit="member", **options))
+def persons_by_status(session, blobs, **options):
+    return count(session, blobs, TableRequest(FORM_ID, rows="legal_status", unit="member", **options))
 
 
 def test_a_form_not_shared_is_never_counted(session, blobs):
@@ -25,7 +25,7 @@ def test_a_form_not_shared_is_never_counted(session, blobs):
     river, _ = sharing_organisation(session, blobs, "rivernet", shared=False)
     send(session, blobs, hill, household_xml("uuid:h1", members=[member("นา")]))
     send(session, blobs, river, household_xml("uuid:r1", members=[member("คำ"), member("แสง")]))
-    table = persons_by_status(session)
+    table = persons_by_status(session, blobs)
     assert table.total == 1 and table.organisations == ("hillnet",)
     assert set(pooled_forms(session)[FORM_ID].organisations) == {"hillnet"}
 
@@ -33,7 +33,7 @@ def test_a_form_not_shared_is_never_counted(session, blobs):
 def test_a_form_shared_by_nobody_has_no_table(session, blobs):
     sharing_organisation(session, blobs, "hillnet", shared=False)
     with pytest.raises(Problem) as refused:
-        persons_by_status(session)
+        persons_by_status(session, blobs)
     assert refused.value.code == "network.no_form"
 
 
@@ -42,11 +42,11 @@ def test_withdrawing_sharing_removes_the_organisation_at_once_and_sharing_again_
     river, river_form = sharing_organisation(session, blobs, "rivernet")
     send(session, blobs, hill, household_xml("uuid:h1", members=[member("นา")]))
     send(session, blobs, river, household_xml("uuid:r1", members=[member("คำ"), member("แสง")]))
-    assert persons_by_status(session).total == 3
+    assert persons_by_status(session, blobs).total == 3
     share(session, blobs, river_form, False)
-    assert persons_by_status(session).total == 1
+    assert persons_by_status(session, blobs).total == 1
     share(session, blobs, river_form, True)
-    assert persons_by_status(session).total == 3
+    assert persons_by_status(session, blobs).total == 3
 
 
 def test_a_person_registered_by_two_organisations_is_counted_once_with_the_newest_answers(session, blobs):
@@ -54,7 +54,7 @@ def test_a_person_registered_by_two_organisations_is_counted_once_with_the_newes
     river, _ = sharing_organisation(session, blobs, "rivernet")
     send(session, blobs, hill, household_xml("uuid:h1", members=[member("นา", PERSON_ID, "pending")]))
     send(session, blobs, river, household_xml("uuid:r1", members=[member("นา", "3-5701-00098-76-5", "thai")]))
-    table = persons_by_status(session)
+    table = persons_by_status(session, blobs)
     assert table.total == 1
     assert table.row_totals["thai"] == 1 and table.row_totals["pending"] == 0
 
@@ -64,11 +64,11 @@ def test_a_household_counted_once_brings_its_members_from_the_newest_record_only
     river, _ = sharing_organisation(session, blobs, "rivernet")
     send(session, blobs, hill, household_xml("uuid:h1", head_id=HEAD_ID, members=[member("นา"), member("คำ"), member("แสง")]))
     send(session, blobs, river, household_xml("uuid:r1", head_id=HEAD_ID, province="63", members=[member("นา"), member("คำ")]))
-    households = cross_table(session, TableRequest(FORM_ID, rows="province"))
+    households = count(session, blobs, TableRequest(FORM_ID, rows="province"))
     assert households.total == 1 and households.row_totals["63"] == 1
-    persons = persons_by_status(session, filters={})
+    persons = persons_by_status(session, blobs, filters={})
     assert persons.total == 2  # the newest record's two members, not 3 + 2
-    by_organisation = cross_table(session, TableRequest(FORM_ID, rows=ORGANISATION, unit="member"))
+    by_organisation = count(session, blobs, TableRequest(FORM_ID, rows=ORGANISATION, unit="member"))
     assert by_organisation.row_totals == {"hillnet": 0, "rivernet": 2}
 
 
@@ -77,7 +77,7 @@ def test_persons_without_an_identity_are_counted_as_they_are_and_reported(sessio
     river, _ = sharing_organisation(session, blobs, "rivernet")
     send(session, blobs, hill, household_xml("uuid:h1", members=[member("นา"), member("คำ", "12345")]))
     send(session, blobs, river, household_xml("uuid:r1", members=[member("นา"), member("แสง", PERSON_ID)]))
-    table = persons_by_status(session)
+    table = persons_by_status(session, blobs)
     assert table.total == 4
     assert table.without_identity == 3  # "12345" is not 13 digits: no identity, not matched
 
@@ -86,7 +86,7 @@ def test_an_edited_record_counts_only_its_current_version(session, blobs):
     hill, _ = sharing_organisation(session, blobs, "hillnet")
     send(session, blobs, hill, household_xml("uuid:v1", members=[member("นา", status="pending")]))
     send(session, blobs, hill, household_xml("uuid:v2", deprecated="uuid:v1", members=[member("นา", status="thai")]))
-    table = persons_by_status(session)
+    table = persons_by_status(session, blobs)
     assert table.total == 1 and table.row_totals["thai"] == 1
 
 
@@ -94,7 +94,7 @@ def test_a_two_dimension_table_adds_up_with_not_answered_as_a_choice(session, bl
     hill, _ = sharing_organisation(session, blobs, "hillnet")
     send(session, blobs, hill, household_xml("uuid:h1", province="50", members=[member("นา", age="4"), member("คำ", age="")]))
     send(session, blobs, hill, household_xml("uuid:h2", province="57", members=[member("แสง", status="thai", age="70")]))
-    table = cross_table(session, TableRequest(FORM_ID, rows="age", columns="province", unit="member"))
+    table = count(session, blobs, TableRequest(FORM_ID, rows="age", columns="province", unit="member"))
     assert [choice.name for choice in table.rows.choices] == ["0-17", "18-59", "60+", NOT_ANSWERED]
     assert table.counts[("0-17", "50")] == 1 and table.counts[(NOT_ANSWERED, "50")] == 1
     assert table.counts[("60+", "57")] == 1 and table.counts[("18-59", "63")] == 0
@@ -104,7 +104,7 @@ def test_a_two_dimension_table_adds_up_with_not_answered_as_a_choice(session, bl
 def test_a_select_multiple_totals_count_units_not_choices(session, blobs):
     hill, _ = sharing_organisation(session, blobs, "hillnet")
     send(session, blobs, hill, household_xml("uuid:h1", members=[member("นา", documents="birth tr14"), member("คำ", documents="birth")]))
-    table = cross_table(session, TableRequest(FORM_ID, rows="legal_status", columns="documents", unit="member"))
+    table = count(session, blobs, TableRequest(FORM_ID, rows="legal_status", columns="documents", unit="member"))
     assert table.columns.multiple
     assert table.column_totals["birth"] == 2 and table.column_totals["tr14"] == 1
     assert table.row_totals["stateless"] == 2 and table.total == 2
@@ -115,19 +115,19 @@ def test_filters_by_month_province_and_organisation(session, blobs):
     river, _ = sharing_organisation(session, blobs, "rivernet")
     send(session, blobs, hill, household_xml("uuid:h1", province="50", members=[member("นา")]))
     send(session, blobs, river, household_xml("uuid:r1", province="57", members=[member("คำ"), member("แสง")]))
-    assert persons_by_status(session, filters={"province": ("57",)}).total == 2
-    assert persons_by_status(session, filters={ORGANISATION: ("hillnet",)}).total == 1
+    assert persons_by_status(session, blobs, filters={"province": ("57",)}).total == 2
+    assert persons_by_status(session, blobs, filters={ORGANISATION: ("hillnet",)}).total == 1
     month = pooled_forms(session)[FORM_ID].months[0]
-    assert persons_by_status(session, filters={MONTH: (month,)}).total == 3
-    assert persons_by_status(session, until=date(2000, 1, 31)).total == 0
-    assert persons_by_status(session, since=date.today().replace(day=1)).total == 3
+    assert persons_by_status(session, blobs, filters={MONTH: (month,)}).total == 3
+    assert persons_by_status(session, blobs, until=date(2000, 1, 31)).total == 0
+    assert persons_by_status(session, blobs, since=date.today().replace(day=1)).total == 3
 
 
 def test_a_field_that_is_not_declared_cannot_be_asked(session, blobs):
     sharing_organisation(session, blobs, "hillnet")
     for field in ("head_name", "id_number", "gps", "remark", "member_name"):
         with pytest.raises(Problem) as refused:
-            cross_table(session, TableRequest(FORM_ID, rows=field, unit="member"))
+            count(session, blobs, TableRequest(FORM_ID, rows=field, unit="member"))
         assert refused.value.code == "network.no_dimension"
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from formserver.models import NetworkUnit, NetworkValue
 from formserver.network.identity import KEY_FILE, identity_hash, installation_key
 
-from .network_world import household_xml, member, send, sharing_organisation
+from .network_world import catch_up, household_xml, member, send, sharing_organisation
 
 CANARY_NAME = "นางสาวคานารีย์ ทดสอบรั่วไหล"
 CANARY_MEMBER = "เด็กชายคานารีย์ ไม่ควรออกไป"
@@ -34,6 +34,7 @@ def test_a_canary_household_leaves_no_trace_in_the_facts_but_its_keyed_hash(sess
         "uuid:canary", head_name=CANARY_NAME, head_id=CANARY_HEAD_ID, gps=CANARY_GPS, remark=CANARY_REMARK,
         members=[member(CANARY_MEMBER, CANARY_ID)],
     ))
+    assert catch_up(session, blobs) == 1
     rows = every_facts_row(session)
     assert rows, "the shared household has facts"
     dumped = "\n".join(rows)
@@ -51,6 +52,7 @@ def test_a_canary_household_leaves_no_trace_in_the_facts_but_its_keyed_hash(sess
 def test_values_hold_only_choice_names_and_bands(session, blobs):
     hill, _ = sharing_organisation(session, blobs, "hillnet")
     send(session, blobs, hill, household_xml("uuid:1", members=[member("นา", documents="birth tr14", age="44")]))
+    catch_up(session, blobs)
     values = set(session.execute(select(NetworkValue.field, NetworkValue.choice)))
     assert values == {
         ("province", "57"), ("legal_status", "stateless"), ("documents", "birth"), ("documents", "tr14"), ("age", "18-59")
@@ -88,4 +90,5 @@ def test_only_thirteen_digits_are_an_identity():
 def test_a_form_not_shared_keeps_no_facts(session, blobs):
     river, _ = sharing_organisation(session, blobs, "rivernet", shared=False)
     send(session, blobs, river, household_xml("uuid:r", head_name=CANARY_NAME, members=[member("คำ", CANARY_ID)]))
+    assert catch_up(session, blobs) == 0
     assert session.execute(text("select count(*) from network_unit")).scalar() == 0

@@ -105,11 +105,9 @@ def submission_conflict(context: Context, args: Namespace) -> None:
 
 def submission_resolve(context: Context, args: Namespace) -> None:
     from .. import accounts, submissions
-    from ..network.identity import installation_key
 
     with context.session() as session:
         organisation = accounts.organisation_by_slug(session, args.slug)
         conflict = submissions.conflict_by_id(session, organisation, args.id)
-        key = installation_key(context.settings.data_dir)
-        current = submissions.resolve_conflict(session, conflict, args.resolution, actor=None, network_key=key)
+        current = submissions.resolve_conflict(session, conflict, args.resolution, actor=None)
         print(f"conflict {conflict.id} resolved: {args.resolution}; current version is submission {current.id}")

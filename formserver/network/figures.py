@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..models import NetworkUnit, NetworkValue
 from ..problems import Problem
+from .facts import catch_up
 from .pooled import PooledForm, pooled_forms
 from .table import MONTH, NOT_ANSWERED, ORGANISATION, Choice, CrossTable, Dimension, TableRequest
 
@@ -34,8 +35,10 @@ _V = NetworkValue.__table__
 __all__ = ["pooled_forms", "cross_table"]
 
 
-def cross_table(session: Session, request: TableRequest, *, pooled: PooledForm | None = None) -> CrossTable:
-    """Count what ``request`` asks; ``Problem`` for a form nobody shares or a dimension the unit has not."""
+def cross_table(session: Session, request: TableRequest, *, key: bytes, pooled: PooledForm | None = None) -> CrossTable:
+    """Count what ``request`` asks, the facts first brought up to date with the installation's ``key``
+    (``facts.catch_up``, which commits); ``Problem`` for a form nobody shares or a dimension the unit has not."""
+    catch_up(session, key)
     pooled = pooled or pooled_forms(session).get(request.form_id)
     if pooled is None:
         raise Problem("network.no_form", form_id=request.form_id)

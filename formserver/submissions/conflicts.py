@@ -13,7 +13,6 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..network import facts
 from ..models import Form, Organisation, Submission, SubmissionAttachment, SubmissionConflict, User, utcnow
 from ..problems import Problem
 from .attachments import ReceivedFile
@@ -126,7 +125,7 @@ RESOLUTIONS = ("keep_stored", "take_new")
 
 
 def resolve_conflict(
-    session: Session, conflict: SubmissionConflict, resolution: str, *, actor: User | None, network_key: bytes | None = None
+    session: Session, conflict: SubmissionConflict, resolution: str, *, actor: User | None
 ) -> Submission:
     """Decide a kept-aside resubmission; return the submission that is current afterwards.
 
@@ -134,9 +133,7 @@ def resolve_conflict(
     a new version of the stored record (its files, plus stored files it did not
     resend); the superseded row keeps its XML and files, and its ``instance_id``
     column gets the suffix ``~superseded-<id>`` because one form holds each
-    instanceID once. The XML itself is never changed. Flushes; the caller commits. ``network_key``
-    (the installation's, ``network/identity.py``): the new version's network facts replace the
-    record's when its form is shared.
+    instanceID once. The XML itself is never changed. Flushes; the caller commits.
     """
     if resolution not in RESOLUTIONS:
         raise Problem("submission.bad_resolution", resolution=resolution)
@@ -145,7 +142,7 @@ def resolve_conflict(
     stored = conflict.submission
     current = stored
     if resolution == "take_new":
-        current = _take_new(session, conflict, stored, network_key)
+        current = _take_new(session, conflict, stored)
     conflict.resolved_at = utcnow()
     conflict.resolved_by_id = actor.id if actor else None
     conflict.resolution = resolution
@@ -163,7 +160,7 @@ def resolve_conflict(
     return current
 
 
-def _take_new(session: Session, conflict: SubmissionConflict, stored: Submission, network_key: bytes | None) -> Submission:
+def _take_new(session: Session, conflict: SubmissionConflict, stored: Submission) -> Submission:
     form = session.get(Form, stored.form_id)
     organisation = session.get(Organisation, form.organisation_id)
     instance = read_instance(conflict.xml)
@@ -214,12 +211,4 @@ def _take_new(session: Session, conflict: SubmissionConflict, stored: Submission
             )
     session.add(new)
     session.flush()
-    if target.network_shared and network_key is not None and instance.envelope is None:
-        connection = session.connection()
-        facts.store(
-            connection, network_key, facts.cached_declaration(connection, target.version_pk, target.xform_md5), new.data,
-            submission_id=new.id, organisation_id=organisation.id, form_id=form.form_id,
-            month=facts.month_of(new.received_at, organisation.time_zone), received_at=new.received_at,
-        )
-        facts.forget_record(connection, root_pk, new.id)
     return new

@@ -153,7 +153,6 @@ class Target:
     version: str
     xform_md5: str
     has_assignments: bool
-    network_shared: bool = False  # counted in the network figures: ingest keeps its facts
 
 
 def _target_query(with_version: bool):
@@ -163,7 +162,6 @@ def _target_query(with_version: bool):
         select(
             form.c.id.label("form_pk"),
             form.c.state,
-            form.c.network_shared,
             version.c.id.label("version_pk"),
             version.c.version,
             version.c.xform_md5,
@@ -203,8 +201,7 @@ def find_target(session: Session, organisation: Organisation, form_id: str, vers
             raise Problem("submission.unknown_form", form_id=form_id)
         raise Problem("submission.unknown_version", form_id=form_id, version=version or "-")
     return Target(
-        row["form_pk"], form_id, row["state"], row["version_pk"], row["version"], row["xform_md5"], bool(row["has_assignments"]),
-        bool(row["network_shared"]),
+        row["form_pk"], form_id, row["state"], row["version_pk"], row["version"], row["xform_md5"], bool(row["has_assignments"])
     )
 
 

@@ -18,8 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..appusers import assigned
-from ..network import facts
-from ..network.identity import installation_key
 from ..models import AppUser, FormState, Organisation, ReviewState, Submission, SubmissionAttachment, User, utcnow
 from ..problems import Problem
 from ..storage import BlobStore
@@ -93,10 +91,9 @@ def _place_and_store(
         raise Problem("submission.not_assigned", form_id=target.form_id)
     files = _files_to_store(files)
     xml_sha256 = hashlib.sha256(xml).hexdigest()
-    network_key = installation_key(blobs.data_dir) if target.network_shared and instance.envelope is None else None
     for _attempt in range(5):
         try:
-            return _store(session, blobs, organisation, xml, xml_sha256, instance, target, files, sender, network_key)
+            return _store(session, blobs, organisation, xml, xml_sha256, instance, target, files, sender)
         except IntegrityError:
             # Someone stored the same attachment name between our read and our write:
             # start again from their committed rows.
@@ -133,12 +130,11 @@ def _store(
     target: Target,
     files: list[ReceivedFile],
     sender: Sender,
-    network_key: bytes | None,
 ) -> Outcome:
     """Insert first (most submissions are new); the unique constraint (form_id, instance_id) turns a
     resend, or the loser of two simultaneous uploads, into the comparison with the stored row."""
     for _ in range(3):
-        created = _store_new(session, organisation, xml, xml_sha256, instance, target, files, sender, network_key)
+        created = _store_new(session, organisation, xml, xml_sha256, instance, target, files, sender)
         if created is not None:
             return created
         existing = session.scalar(_EXISTING, {"form_pk": target.form_pk, "instance_id": instance.instance_id})
@@ -189,11 +185,9 @@ def _store_new(
     target: Target,
     files: list[ReceivedFile],
     sender: Sender,
-    network_key: bytes | None,
 ) -> Outcome | None:
     """Insert the submission and its attachments and commit; None (nothing written) when the
-    instanceID is already stored. Core statements: this runs for every submission. ``network_key``:
-    the form is shared, so the submission's network facts are kept too (``network/facts.py``)."""
+    instanceID is already stored. Core statements: this runs for every submission."""
     connection = session.connection()
     previous = None
     if instance.deprecated_id and instance.deprecated_id != instance.instance_id:
@@ -211,7 +205,6 @@ def _store_new(
         # so that each one's update below sees the others' rows and one version stays current.
         connection.execute(_LOCK_RECORD, {"root_pk": root_pk})
     rows = [(received, received.blob.commit()) for received in files]  # blobs first, rows after
-    derived = derived_columns(session, target, instance)
     submission_pk = connection.execute(
         statement,
         dict(
@@ -231,7 +224,7 @@ def _store_new(
             deprecated_id=instance.deprecated_id,
             root_id=root_pk,
             is_current=True,
-            **derived,
+            **derived_columns(session, target, instance),
         ),
     ).scalar()
     if submission_pk is None:
@@ -251,8 +244,6 @@ def _store_new(
                 for received, sha256 in rows
             ],
         )
-    if network_key is not None:
-        _store_facts(connection, network_key, organisation, target, derived.get("data"), submission_pk, now, root_pk)
     if root_pk is not None:
         connection.execute(
             update(_SUBMISSION)
@@ -265,15 +256,3 @@ def _store_new(
         )
     session.commit()
     return Outcome(submission_pk, "edit" if previous is not None else "created", [f.name for f in files], session)
-
-
-def _store_facts(connection, key: bytes, organisation: Organisation, target: Target, data, submission_pk: int, now, root_pk) -> None:
-    """The network facts of a shared form's submission; an edit's replace its record's earlier ones."""
-    declaration = facts.cached_declaration(connection, target.version_pk, target.xform_md5)
-    facts.store(
-        connection, key, declaration, data,
-        submission_id=submission_pk, organisation_id=organisation.id, form_id=target.form_id,
-        month=facts.month_of(now, organisation.time_zone), received_at=now,
-    )
-    if root_pk is not None:
-        facts.forget_record(connection, root_pk, submission_pk)

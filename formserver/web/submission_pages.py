@@ -23,7 +23,6 @@ from ..models import (
     User,
     utcnow,
 )
-from ..network.identity import installation_key
 from ..problems import Problem
 from ..submissions.encrypted import is_envelope
 from ..xml import UnsafeOrBadXml, parse
@@ -379,8 +378,7 @@ def resolve_conflict(organisation: Organisation, conflict_id: int):
         return refuse(_("Choose which version to keep."), back)
     session = request_session()
     try:
-        key = installation_key(current_app.extensions["formserver.blobs"].data_dir)
-        current = submissions.resolve_conflict(session, conflict, resolution, actor=signed_in_user(), network_key=key)
+        current = submissions.resolve_conflict(session, conflict, resolution, actor=signed_in_user())
     except Problem as problem:
         session.rollback()
         raise problem
