@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from formserver.network.figures import pooled_forms
+from formserver.network.figures import pooled_forms, registered_by_several
 from formserver.network.table import MONTH, NOT_ANSWERED, ORGANISATION, TableRequest
 from formserver.problems import Problem
 
@@ -57,6 +57,7 @@ def test_a_person_registered_by_two_organisations_is_counted_once_with_the_newes
     table = persons_by_status(session, blobs)
     assert table.total == 1
     assert table.row_totals["thai"] == 1 and table.row_totals["pending"] == 0
+    assert registered_by_several(session, pooled_forms(session)[FORM_ID], "member") == 1
 
 
 def test_a_household_counted_once_brings_its_members_from_the_newest_record_only(session, blobs):

@@ -32,7 +32,7 @@ from .table import MONTH, NOT_ANSWERED, ORGANISATION, Choice, CrossTable, Dimens
 _U = NetworkUnit.__table__
 _V = NetworkValue.__table__
 
-__all__ = ["pooled_forms", "cross_table"]
+__all__ = ["pooled_forms", "cross_table", "registered_by_several"]
 
 
 def cross_table(session: Session, request: TableRequest, *, key: bytes, pooled: PooledForm | None = None) -> CrossTable:
@@ -190,3 +190,19 @@ def _cells(rows: Dimension, columns: Dimension | None):
         else:
             for column in columns.choices:
                 yield (row.name, column.name)
+
+
+def registered_by_several(session: Session, pooled: PooledForm, unit: str | None) -> int:
+    """How many households or persons (by identity hash) two or more sharing organisations registered:
+    a network-wide figure, shown only when at least k (the suppression's rule)."""
+    path = pooled.unit_path(unit)
+    query = (
+        select(_U.c.identity)
+        .where(
+            _U.c.form_id == pooled.form_id, _U.c.repeat == path, _U.c.identity.is_not(None),
+            _U.c.organisation_id.in_(list(pooled.organisation_ids.values())),
+        )
+        .group_by(_U.c.identity)
+        .having(func.count(_U.c.organisation_id.distinct()) > 1)
+    )
+    return session.scalar(select(func.count()).select_from(query.subquery()))
