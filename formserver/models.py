@@ -404,7 +404,10 @@ class NetworkUnit(Base):
     """
 
     __tablename__ = "network_unit"
-    __table_args__ = (Index("ix_network_unit_form", "form_id", "repeat", "organisation_id"),)
+    __table_args__ = (
+        Index("ix_network_unit_form", "form_id", "repeat", "month"),
+        Index("ix_network_unit_identity", "form_id", "identity"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), index=True)
@@ -415,7 +418,10 @@ class NetworkUnit(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("network_unit.id", ondelete="CASCADE"), index=True)
     month: Mapped[str] = mapped_column(String(7))
     received_at: Mapped[datetime]
-    identity: Mapped[str | None] = mapped_column(String(64))
+    # HMAC-SHA256 of the declared identity's 13 digits, first 64 bits (``network/identity.py``).
+    identity: Mapped[int | None] = mapped_column(BigInteger)
+    # Counted in the figures: the newest of its identity, in a counted household (``network/counting.py``).
+    counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class NetworkValue(Base):

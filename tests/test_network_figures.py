@@ -138,3 +138,27 @@ def test_labels_come_from_the_form_in_thai_and_english(session, blobs):
     assert dimension.label("th") == "สถานะ" and dimension.label("en") == "Legal status"
     assert dimension.choices[1].label("th") == "ไร้สัญชาติ"
     assert dimension.choices[-1].name == NOT_ANSWERED and dimension.choices[-1].label("en") == "Not answered"
+
+
+def test_counting_between_arrivals_gives_what_counting_once_gives(session, blobs):
+    hill, _ = sharing_organisation(session, blobs, "hillnet")
+    river, _ = sharing_organisation(session, blobs, "rivernet")
+    send(session, blobs, hill, household_xml("uuid:h1", head_id=HEAD_ID, members=[member("นา", PERSON_ID), member("คำ")]))
+    assert persons_by_status(session, blobs).total == 2
+    send(session, blobs, river, household_xml("uuid:r1", head_id=HEAD_ID, members=[member("นา", PERSON_ID, "thai")]))
+    table = persons_by_status(session, blobs)
+    assert table.total == 1 and table.row_totals["thai"] == 1  # the household's newest record, with its one member
+    send(session, blobs, hill, household_xml("uuid:h2", members=[member("แสง", PERSON_ID, "pending")]))
+    table = persons_by_status(session, blobs)
+    assert table.total == 1 and table.row_totals["pending"] == 1  # the same person in a newer household
+
+
+def test_withdrawing_brings_back_the_older_record_it_hid(session, blobs):
+    hill, _ = sharing_organisation(session, blobs, "hillnet")
+    river, river_form = sharing_organisation(session, blobs, "rivernet")
+    send(session, blobs, hill, household_xml("uuid:h1", members=[member("นา", PERSON_ID, "pending")]))
+    send(session, blobs, river, household_xml("uuid:r1", members=[member("นา", PERSON_ID, "thai")]))
+    assert persons_by_status(session, blobs).row_totals["thai"] == 1
+    share(session, blobs, river_form, False)
+    table = persons_by_status(session, blobs)
+    assert table.total == 1 and table.row_totals["pending"] == 1

@@ -42,11 +42,13 @@ def test_a_canary_household_leaves_no_trace_in_the_facts_but_its_keyed_hash(sess
     for canary in canaries:
         assert canary not in dumped
     for digits in (CANARY_HEAD_ID, CANARY_ID):  # nor a plain digest anyone could compute from the number
-        assert hashlib.sha256(digits.encode()).hexdigest() not in dumped
+        plain = hashlib.sha256(digits.encode()).digest()
+        assert str(int.from_bytes(plain[:8], "big", signed=True)) not in dumped
     key = installation_key(settings.data_dir)
     stored = set(session.scalars(select(NetworkUnit.identity)))
     assert stored == {identity_hash(key, CANARY_HEAD_ID), identity_hash(key, CANARY_ID)}
-    assert identity_hash(key, CANARY_ID) == hmac.new(key, CANARY_ID.encode(), hashlib.sha256).hexdigest()
+    digest = hmac.new(key, CANARY_ID.encode(), hashlib.sha256).digest()
+    assert identity_hash(key, CANARY_ID) == int.from_bytes(digest[:8], "big", signed=True)
 
 
 def test_values_hold_only_choice_names_and_bands(session, blobs):

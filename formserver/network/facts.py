@@ -9,8 +9,8 @@ no ID number, no free text, no date, no place.
 Facts are derived from the flattened copy (``Submission.data``) in batches, not in ingest's own
 transaction: written there they cost ingest 83 % more CPU per submission (bench/network.py), while
 a batch costs little per submission and ingest nothing. ``catch_up`` brings them up to date before
-every count (``figures.cross_table`` calls it): it makes the facts of the current submissions of
-shared forms that have none, and drops those of versions that an edit or a conflict taken new
+every count (``figures.cross_table`` calls it): it makes the facts of the newest current submissions
+of shared forms that have none, and drops those of versions that an edit or a conflict taken new
 replaced (only the current version counts). Sharing a form builds its facts at once, withdrawing
 it deletes them (``build_form``, ``drop_form``); ``rebuild`` makes every shared form's facts anew.
 Encrypted forms are never shared (``sharing.py``), so never read here.
@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, exists, select, text
+from sqlalchemy import delete, exists, func, or_, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..models import Form, FormVersion, NetworkUnit, NetworkValue, Organisation, Submission
+from .counting import recount
 from .declaration import BANDS, DIMENSION, IDENTITY, band_of, declare
 from .identity import identity_hash
 
@@ -102,8 +103,9 @@ def store(
     form_id: str,
     month: str,
     received_at: datetime,
-) -> None:
-    """Insert the facts of one submission (no commit)."""
+) -> tuple[int, set[int]]:
+    """Insert the facts of one submission (no commit; ``counting.recount`` then says what counts);
+    returns the household's unit id and its people's identity hashes."""
     units = units_of(declaration, data or {})
     common = dict(
         submission_id=submission_id, organisation_id=organisation_id, form_id=form_id, month=month, received_at=received_at
@@ -114,6 +116,7 @@ def store(
         dict(common, repeat="", household_id=None, identity=identity_hash(key, household.identity)),
     ).scalar_one()
     ids = [household_pk]
+    rows: list[dict] = []
     if len(units) > 1:
         rows = [
             dict(common, repeat=unit.repeat, household_id=household_pk, identity=identity_hash(key, unit.identity))
@@ -128,6 +131,7 @@ def store(
     ]
     if values:
         connection.execute(_VALUE.insert(), values)
+    return household_pk, {row["identity"] for row in rows if row["identity"] is not None} if len(units) > 1 else set()
 
 
 def declaration_of(version: FormVersion) -> dict:
@@ -136,6 +140,10 @@ def declaration_of(version: FormVersion) -> dict:
 
 
 _LOCK = 0x6E6574  # "net": the advisory lock that makes catch-ups wait for each other on PostgreSQL
+# Submissions are looked for among the newest ids only: one stored in a transaction that committed
+# after this many later ones had been caught up is found by ``rebuild`` (never seen: ingest commits
+# within the request), and a catch-up reads no more than this many ids whatever the network's size.
+WINDOW = 10_000
 
 
 def catch_up(session: Session, key: bytes) -> int:
@@ -145,58 +153,83 @@ def catch_up(session: Session, key: bytes) -> int:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _LOCK})
-    shared = select(Form.id).where(Form.network_shared.is_(True))
-    replaced = select(Submission.id).where(Submission.form_id.in_(shared), Submission.is_current.is_(False))
-    connection.execute(delete(NetworkUnit).where(NetworkUnit.submission_id.in_(replaced)))
-    missing = select(Submission.form_id, Submission.id).where(
-        Submission.form_id.in_(shared),
+    newest = session.scalar(select(func.max(NetworkUnit.submission_id))) or 0
+    missing = select(Submission.form_id, Submission.id, Submission.root_id).where(
+        Submission.id > newest - WINDOW,
+        Submission.form_id.in_(select(Form.id).where(Form.network_shared.is_(True))),
         Submission.is_current.is_(True),
         ~exists().where(NetworkUnit.submission_id == Submission.id),
     )
     by_form: dict[int, list[int]] = {}
-    for form_pk, submission_pk in session.execute(missing):
+    replaced: dict[int, tuple[set[int], set[int]]] = {}
+    for form_pk, submission_pk, root_pk in session.execute(missing):
         by_form.setdefault(form_pk, []).append(submission_pk)
+        if root_pk is not None:  # an edit, or a conflict taken new: the record's earlier versions count no more
+            earlier = select(Submission.id).where(or_(Submission.id == root_pk, Submission.root_id == root_pk), Submission.id != submission_pk)
+            gone = select(NetworkUnit.repeat, NetworkUnit.identity).where(NetworkUnit.submission_id.in_(earlier), NetworkUnit.identity.is_not(None))
+            households, persons = replaced.setdefault(form_pk, (set(), set()))
+            for repeat, identity in session.execute(gone):
+                (households if repeat == "" else persons).add(identity)
+            connection.execute(delete(NetworkUnit).where(NetworkUnit.submission_id.in_(earlier)))
     for form_pk, ids in by_form.items():
-        _store_batches(session, key, session.get(Form, form_pk), sorted(ids))
+        form = session.get(Form, form_pk)
+        households, persons = _store_batches(session, key, form, sorted(ids))
+        gone_households, gone_persons = replaced.get(form_pk, (set(), set()))
+        recount(connection, form.form_id, households=households, household_identities=gone_households, person_identities=persons | gone_persons)
     session.commit()
     return sum(len(ids) for ids in by_form.values())
 
 
 def drop_form(session: Session, form: Form) -> None:
-    """Delete a form's facts (sharing withdrawn): its organisation leaves the figures at once."""
+    """Delete a form's facts (sharing withdrawn): its organisation leaves the figures at once, and
+    whom its records hid (older records of the same people elsewhere) count again."""
+    _delete(session, form)
+    recount(session.connection(), form.form_id)
+
+
+def _delete(session: Session, form: Form) -> None:
     submissions = select(Submission.id).where(Submission.form_id == form.id)
     session.execute(delete(NetworkUnit).where(NetworkUnit.submission_id.in_(submissions)))
 
 
-def build_form(session: Session, key: bytes, form: Form) -> int:
-    """Make the facts of a form's current submissions anew; returns how many. No commit."""
-    drop_form(session, form)
+def build_form(session: Session, key: bytes, form: Form, *, counting: bool = True) -> int:
+    """Make the facts of a form's current submissions anew; returns how many. No commit.
+    ``counting=False``: the caller recounts the pooled form once all its organisations' are built."""
+    _delete(session, form)
     ids = list(session.scalars(
         select(Submission.id).where(Submission.form_id == form.id, Submission.is_current.is_(True)).order_by(Submission.id)
     ))
     _store_batches(session, key, form, ids)
+    if counting:
+        recount(session.connection(), form.form_id)
     return len(ids)
 
 
-def _store_batches(session: Session, key: bytes, form: Form, ids: list[int]) -> None:
-    """Store the facts of these submissions of the form, a batch at a time."""
+def _store_batches(session: Session, key: bytes, form: Form, ids: list[int]) -> tuple[list[int], set[int]]:
+    """Store the facts of these submissions of the form, a batch at a time; returns the households'
+    unit ids and the people's identity hashes, for ``recount``."""
     from ..exports.flatten import repeat_paths
 
     organisation = session.get(Organisation, form.organisation_id)
     declarations = {version.id: declaration_of(version) for version in form.versions}
     repeats = {version.id: repeat_paths(version.field_tree) for version in form.versions}
     connection = session.connection()
+    households: list[int] = []
+    persons: set[int] = set()
     for start in range(0, len(ids), BATCH):
         rows = session.execute(
             select(Submission.id, Submission.form_version_id, Submission.data, Submission.xml, Submission.received_at)
             .where(Submission.id.in_(ids[start : start + BATCH]))
         ).all()
         for pk, version_pk, data, xml, received_at in rows:
-            store(
+            household_pk, identities = store(
                 connection, key, declarations[version_pk], data if data is not None else _readable(xml, repeats[version_pk]),
                 submission_id=pk, organisation_id=form.organisation_id, form_id=form.form_id,
                 month=month_of(received_at, organisation.time_zone), received_at=received_at,
             )
+            households.append(household_pk)
+            persons.update(identities)
+    return households, persons
 
 
 def _readable(xml: bytes, repeats: frozenset[str]) -> dict:
@@ -215,10 +248,12 @@ def rebuild(session: Session, key: bytes) -> int:
     """Make the facts of every shared form anew (after restoring a backup without its key, or to
     repair them); forms not shared keep none. Commits after each form."""
     done = 0
-    for form in session.scalars(select(Form).where(Form.network_shared.is_(True)).order_by(Form.id)):
-        done += build_form(session, key, form)
+    for form in session.scalars(select(Form).where(Form.network_shared.is_(True)).order_by(Form.id)).all():
+        done += build_form(session, key, form, counting=False)
         session.commit()
     unshared = select(Submission.id).join(Form, Form.id == Submission.form_id).where(Form.network_shared.is_(False))
     session.execute(delete(NetworkUnit).where(NetworkUnit.submission_id.in_(unshared)))
+    for form_id in sorted(set(session.scalars(select(Form.form_id).where(Form.network_shared.is_(True))))):
+        recount(session.connection(), form_id)
     session.commit()
     return done

@@ -3,11 +3,11 @@
 Who is counted, in this order:
 
 1. the units of the organisations that share the form (facts exist for shared forms only);
-2. **one person, one count**: households with the same identity hash are counted once, as the
-   newest record (received last); a household counted once brings its repeat rows from that same
-   record, so the others' members are dropped with it; then persons with the same identity hash
-   are counted once, as the newest; units without identity are all counted, and reported
-   (``CrossTable.without_identity``);
+2. **one person, one count** (``counting.py``, worked out when facts change): households with the
+   same identity hash are counted once, as the newest record (received last); a household counted
+   once brings its repeat rows from that same record, so the others' members are dropped with it;
+   then persons with the same identity hash are counted once, as the newest; units without
+   identity are all counted, and reported (``CrossTable.without_identity``);
 3. then the filters (months, any dimension, organisations): a person is represented by the newest
    record across the whole network whatever is asked, so that tables by organisation or by month
    add up to the network total, and filtering on an organisation counts the people whose newest
@@ -54,7 +54,9 @@ def cross_table(session: Session, request: TableRequest, *, key: bytes, pooled: 
     for join in (row_join, column_join):
         if join is not None:
             source = source.outerjoin(*join)
-    grouped = select(row_key, column_key, func.count(kept.c.id.distinct())).select_from(source)
+    # count(*), not count(DISTINCT): a unit holds a choice of a field once (the value rows' key), so it
+    # is one row of a cell, and a distinct count would make PostgreSQL sort every row.
+    grouped = select(row_key, column_key, func.count()).select_from(source)
     counts = {(r, c): n for r, c, n in session.execute(grouped.group_by(row_key, column_key))}
     total, without_identity = session.execute(
         select(func.count(), func.coalesce(func.sum(case((kept.c.identity.is_(None), 1), else_=0)), 0)).select_from(kept)
@@ -89,36 +91,18 @@ def _organisations(pooled: PooledForm, request: TableRequest) -> list[str]:
     return [slug for slug in pooled.organisations if wanted is None or slug in wanted]
 
 
-def _newest_first(table):
-    return func.row_number().over(partition_by=table.c.identity, order_by=(table.c.received_at.desc(), table.c.id.desc()))
-
-
 def _counted_units(pooled: PooledForm, path: str, request: TableRequest):
-    """The units counted once each, with the filters applied: (id, household_id, month, organisation_id, identity)."""
-    organisations = list(pooled.organisation_ids.values())
-    households = (
-        select(_U.c.id, _U.c.identity, _newest_first(_U).label("rank"))
-        .where(_U.c.form_id == pooled.form_id, _U.c.repeat == "", _U.c.organisation_id.in_(organisations))
-        .subquery("households")
+    """The units counted (each person once, ``counting.py``), with the filters applied:
+    (id, household_id, month, organisation_id, identity)."""
+    household_id = _U.c.id if path == "" else _U.c.household_id
+    units = (
+        select(_U.c.id, household_id.label("household_id"), _U.c.month, _U.c.organisation_id, _U.c.identity)
+        .where(
+            _U.c.form_id == pooled.form_id, _U.c.repeat == path, _U.c.counted.is_(True),
+            _U.c.organisation_id.in_(list(pooled.organisation_ids.values())),
+        )
+        .subquery("units")
     )
-    kept_households = select(households.c.id).where(or_(households.c.identity.is_(None), households.c.rank == 1))
-    if path == "":
-        units = (
-            select(_U.c.id, _U.c.id.label("household_id"), _U.c.month, _U.c.organisation_id, _U.c.identity)
-            .where(_U.c.id.in_(kept_households))
-            .subquery("units")
-        )
-    else:
-        ranked = (
-            select(_U.c.id, _U.c.household_id, _U.c.month, _U.c.organisation_id, _U.c.identity, _newest_first(_U).label("rank"))
-            .where(_U.c.form_id == pooled.form_id, _U.c.repeat == path, _U.c.household_id.in_(kept_households))
-            .subquery("persons")
-        )
-        units = (
-            select(ranked.c.id, ranked.c.household_id, ranked.c.month, ranked.c.organisation_id, ranked.c.identity)
-            .where(or_(ranked.c.identity.is_(None), ranked.c.rank == 1))
-            .subquery("units")
-        )
     query = select(units)
     if request.since is not None:
         query = query.where(units.c.month >= request.since.strftime("%Y-%m"))
@@ -163,7 +147,7 @@ def _grouping(pooled: PooledForm, path: str, kept, dimension: Dimension, alias: 
 def _totals(session: Session, kept, key, join) -> dict[str, int]:
     """Distinct units per choice of one dimension, counted (another dimension is a select_multiple)."""
     source = kept if join is None else kept.outerjoin(*join)
-    query = select(key, func.count(kept.c.id.distinct())).select_from(source).group_by(key)
+    query = select(key, func.count()).select_from(source).group_by(key)
     return {name: n for name, n in session.execute(query)}
 
 

@@ -4,7 +4,7 @@ The key is 32 random bytes in ``network.key`` in the data folder, made once (``O
 0600), and part of the backup: without it the hashes of stored facts cannot be matched with new
 ones (``formserver network rebuild`` makes them anew with a new key). It is never the session
 secret, so rotating that secret changes no hash. An ID number is kept as HMAC-SHA256(key, its 13
-digits): anything that is not 13 digits once dashes and spaces are dropped matches no one and is
+digits), its first 64 bits: anything that is not 13 digits once dashes and spaces are dropped matches no one and is
 kept as no identity at all.
 """
 
@@ -50,9 +50,13 @@ def _read_or_make(path: Path) -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
-def identity_hash(key: bytes, value: str | None) -> str | None:
-    """HMAC-SHA256 of the value's digits when they are exactly 13, else None (not matched)."""
+def identity_hash(key: bytes, value: str | None) -> int | None:
+    """HMAC-SHA256 of the value's digits when they are exactly 13, else None (not matched); its first
+    8 bytes as a signed 64-bit number, what the facts keep: a number sorts and matches several times
+    faster than 64 characters of hex, and among a million people two different ID numbers share one
+    by chance about once in 30 million networks."""
     digits = _NOT_DIGIT.sub("", value or "")
     if len(digits) != 13:
         return None
-    return hmac.new(key, digits.encode("ascii"), hashlib.sha256).hexdigest()
+    digest = hmac.new(key, digits.encode("ascii"), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Form, FormVersion, NetworkUnit, Organisation
@@ -82,16 +82,31 @@ def pooled_forms(session: Session) -> dict[str, PooledForm]:
 
 
 def _months(session: Session, form_ids: list[str]) -> dict[str, tuple[str, ...]]:
-    found: dict[str, list[str]] = {}
-    query = select(NetworkUnit.form_id, NetworkUnit.month).where(NetworkUnit.form_id.in_(form_ids), NetworkUnit.repeat == "")
-    for form_id, month in session.execute(query.distinct().order_by(NetworkUnit.form_id, NetworkUnit.month)):
-        found.setdefault(form_id, []).append(month)
-    return {form_id: tuple(months) for form_id, months in found.items()}
+    """Every month from a form's first to its last, also those without a submission (a trend shows them
+    as 0); read from the index's ends, not from every unit."""
+    found: dict[str, tuple[str, ...]] = {}
+    for form_id in form_ids:
+        first, last = session.execute(
+            select(func.min(NetworkUnit.month), func.max(NetworkUnit.month))
+            .where(NetworkUnit.form_id == form_id, NetworkUnit.repeat == "")
+        ).one()
+        found[form_id] = _between(first, last) if first else ()
+    return found
+
+
+def _between(first: str, last: str) -> tuple[str, ...]:
+    year, month = int(first[:4]), int(first[5:])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return tuple(months)
 
 
 def _pool(session: Session, form_id: str, shared: list[tuple[Form, Organisation]], months: tuple[str, ...]) -> PooledForm:
-    versions = session.scalars(
-        select(FormVersion).where(FormVersion.form_id.in_([form.id for form, _ in shared]))
+    versions = session.execute(  # not the XForms and workbooks themselves: a page reads this for every table
+        select(FormVersion.id, FormVersion.title, FormVersion.network)
+        .where(FormVersion.form_id.in_([form.id for form, _ in shared]))
         .order_by(FormVersion.created_at, FormVersion.id)
     ).all()
     fields: dict[tuple[str, str], dict] = {}
@@ -99,9 +114,9 @@ def _pool(session: Session, form_id: str, shared: list[tuple[Form, Organisation]
     choices: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
     units: dict[str | None, tuple[str, dict[str, str]]] = {None: ("", in_every_language(N_("Households")))}
     title = form_id
-    for version in versions:  # oldest first: the newest version's labels win
-        declared = declaration_of(version)
-        title = version.title or title
+    for version_pk, version_title, network in versions:  # oldest first: the newest version's labels win
+        declared = network if network is not None else declaration_of(session.get(FormVersion, version_pk))
+        title = version_title or title
         for path, repeat in declared.get("repeats", {}).items():
             units[path.rsplit("/", 1)[-1]] = (path, _labels(repeat.get("labels", {})))
         for item in declared.get("fields", ()):

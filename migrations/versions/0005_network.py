@@ -29,11 +29,13 @@ def upgrade() -> None:
         sa.Column('household_id', sa.Integer(), sa.ForeignKey('network_unit.id', ondelete='CASCADE'), nullable=True),
         sa.Column('month', sa.String(7), nullable=False),
         sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('identity', sa.String(64), nullable=True),
+        sa.Column('identity', sa.BigInteger(), nullable=True),
+        sa.Column('counted', sa.Boolean(), nullable=False, server_default='0'),
     )
     op.create_index('ix_network_unit_submission_id', 'network_unit', ['submission_id'])
     op.create_index('ix_network_unit_household_id', 'network_unit', ['household_id'])
-    op.create_index('ix_network_unit_form', 'network_unit', ['form_id', 'repeat', 'organisation_id'])
+    op.create_index('ix_network_unit_form', 'network_unit', ['form_id', 'repeat', 'month'])
+    op.create_index('ix_network_unit_identity', 'network_unit', ['form_id', 'identity'])
     op.create_table(
         'network_value',
         sa.Column('unit_id', sa.Integer(), sa.ForeignKey('network_unit.id', ondelete='CASCADE'), primary_key=True),
@@ -60,6 +62,7 @@ def downgrade() -> None:
     op.drop_table('network_snapshot')
     op.drop_index('ix_network_value_field', 'network_value')
     op.drop_table('network_value')
+    op.drop_index('ix_network_unit_identity', 'network_unit')
     op.drop_index('ix_network_unit_form', 'network_unit')
     op.drop_index('ix_network_unit_household_id', 'network_unit')
     op.drop_index('ix_network_unit_submission_id', 'network_unit')
