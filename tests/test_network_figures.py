@@ -162,3 +162,14 @@ def test_withdrawing_brings_back_the_older_record_it_hid(session, blobs):
     share(session, blobs, river_form, False)
     table = persons_by_status(session, blobs)
     assert table.total == 1 and table.row_totals["pending"] == 1
+
+
+def test_a_select_multiple_on_the_rows_counts_each_unit_once_in_its_total(session, blobs):
+    hill, _ = sharing_organisation(session, blobs, "hillnet")
+    send(session, blobs, hill, household_xml("uuid:h1", members=[member("นา", PERSON_ID, documents="birth tr14"), member("คำ", documents="birth")]))
+    alone = count(session, blobs, TableRequest(FORM_ID, rows="documents", unit="member"))
+    assert alone.counts[("birth", None)] == 2 and alone.counts[("tr14", None)] == 1
+    assert alone.total == 2 and alone.without_identity == 1
+    crossed = count(session, blobs, TableRequest(FORM_ID, rows="documents", columns="legal_status", unit="member"))
+    assert crossed.column_totals["stateless"] == 2 and crossed.row_totals["birth"] == 2
+    assert crossed.total == 2 and crossed.without_identity == 1

@@ -57,16 +57,33 @@ def cross_table(session: Session, request: TableRequest, *, key: bytes, pooled: 
         if join is not None:
             source = source.outerjoin(*join)
     # count(*), not count(DISTINCT): a unit holds a choice of a field once (the value rows' key), so it
-    # is one row of a cell, and a distinct count would make PostgreSQL sort every row.
-    grouped = select(row_key, column_key, func.count()).select_from(source)
-    counts = {(r, c): n for r, c, n in session.execute(grouped.group_by(row_key, column_key))}
-    total, without_identity = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((kept.c.identity.is_(None), 1), else_=0)), 0)).select_from(kept)
-    ).one()
-    row_totals = _totals(session, kept, row_key, row_join) if columns and columns.multiple else _sum(counts, 0)
-    column_totals = {}
-    if columns is not None:
-        column_totals = _totals(session, kept, column_key, column_join) if rows.multiple else _sum(counts, 1)
+    # is one row of a cell, and a distinct count would make PostgreSQL sort every row. Grouped by
+    # "without identity" too, so that totals come from the same pass where they add up.
+    anonymous = kept.c.identity.is_(None)
+    grouped = select(row_key, column_key, anonymous, func.count()).select_from(source)
+    found = session.execute(grouped.group_by(row_key, column_key, anonymous)).all()
+    counts = _sum(found, (0, 1))
+    totals = {0: _sum(found, (0,)), 1: _sum(found, (1,))}  # each axis's totals where they add up
+    across = None  # an axis along which every unit is counted once: the population's figures come from it
+    if columns is None:
+        across = None if rows.multiple else 0
+    elif columns.multiple and not rows.multiple:
+        totals[0] = _totals(session, kept, row_key, row_join)
+        across = 0
+    elif rows.multiple and not columns.multiple:
+        totals[1] = _totals(session, kept, column_key, column_join)
+        across = 1
+    elif rows.multiple:
+        totals[0] = _totals(session, kept, row_key, row_join)
+        totals[1] = _totals(session, kept, column_key, column_join)
+    else:
+        across = 0
+    if across is None:  # no axis adds up to the population: count it
+        population = {bool(anon): n for anon, n in session.execute(select(anonymous, func.count()).select_from(kept).group_by(anonymous))}
+    else:
+        population = _by_anonymity(totals[across])
+    total, without_identity = sum(population.values()), population.get(True, 0)
+    row_totals, column_totals = _plain(totals[0]), (_plain(totals[1]) if columns is not None else {})
     rows, columns = _with_found(rows, counts, 0), (_with_found(columns, counts, 1) if columns else None)
     return CrossTable(
         request=request,
@@ -146,18 +163,38 @@ def _grouping(pooled: PooledForm, path: str, kept, dimension: Dimension, alias: 
     return func.coalesce(values.c.choice, NOT_ANSWERED), (values, on)
 
 
-def _totals(session: Session, kept, key, join) -> dict[str, int]:
-    """Distinct units per choice of one dimension, counted (another dimension is a select_multiple)."""
+def _totals(session: Session, kept, key, join) -> dict[tuple, int]:
+    """Units per (choice, without identity) of one dimension, counted: the other is a select_multiple."""
     source = kept if join is None else kept.outerjoin(*join)
-    query = select(key, func.count()).select_from(source).group_by(key)
-    return {name: n for name, n in session.execute(query)}
+    anonymous = kept.c.identity.is_(None)
+    query = select(key, anonymous, func.count()).select_from(source).group_by(key, anonymous)
+    return {(name, bool(anon)): n for name, anon, n in session.execute(query)}
 
 
-def _sum(counts: dict, axis: int) -> dict[str, int]:
-    totals: dict[str, int] = {}
-    for key, n in counts.items():
-        totals[key[axis]] = totals.get(key[axis], 0) + n
-    return totals
+def _sum(found, keep: tuple[int, ...]) -> dict[tuple, int]:
+    """Counts of rows (row choice, column choice, without identity, n) summed by the positions kept,
+    always with "without identity" last in the key when kept, as ``_totals`` gives them."""
+    result: dict[tuple, int] = {}
+    for row in found:
+        key = tuple(row[i] for i in keep) + ((bool(row[2]),) if len(keep) == 1 else ())
+        result[key] = result.get(key, 0) + row[3]
+    return result
+
+
+def _by_anonymity(totals: dict[tuple, int]) -> dict[bool, int]:
+    """Units with (False) and without (True) identity, from totals along an axis that adds up."""
+    result: dict[bool, int] = {}
+    for (_, anon), n in totals.items():
+        result[anon] = result.get(anon, 0) + n
+    return result
+
+
+def _plain(totals: dict[tuple, int]) -> dict[str, int]:
+    """Totals by choice alone."""
+    result: dict[str, int] = {}
+    for (name, _), n in totals.items():
+        result[name] = result.get(name, 0) + n
+    return result
 
 
 def _with_found(dimension: Dimension, counts: dict, axis: int) -> Dimension:
