@@ -43,6 +43,10 @@ def upgrade() -> None:
         sa.Column('choice', sa.String(255), primary_key=True),
     )
     op.create_index('ix_network_value_field', 'network_value', ['field', 'unit_id', 'choice'])
+    if op.get_bind().dialect.name == 'postgresql':
+        # A choice's share depends on its field ('57' is common among provinces, rare among all values):
+        # without this the planner misjudges a filter by a thousand times.
+        op.execute('CREATE STATISTICS network_value_field_choice (mcv) ON field, choice FROM network_value')
     op.create_table(
         'network_snapshot',
         sa.Column('id', sa.Integer(), primary_key=True),
