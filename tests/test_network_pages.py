@@ -252,3 +252,10 @@ def test_the_page_carries_the_print_list_and_its_workbook_has_one_sheet_per_tabl
 def test_registered_by_several_is_shown_only_when_at_least_k(app, client, world):
     html = as_user(app, client, world, "analyst").get("/network", query_string=PERSONS_BY_STATUS_AND_PROVINCE).get_data(as_text=True)
     assert "Registered by two or more organisations (counted once above): 0" in html
+
+
+def test_a_chosen_form_offers_a_table_by_each_of_its_dimensions_in_one_click(app, client, world):
+    html = as_user(app, client, world, "analyst").get("/network", query_string={"form": FORM_ID, "unit": "member"}).get_data(as_text=True)
+    quick = re.findall(r'href="/network\?form=household_visit&amp;unit=member&amp;rows=(\w+)"', html)
+    assert {"legal_status", "documents", "age", "province", "_month", "_organisation"} <= set(quick)
+    assert "head_name" not in quick and "id_number" not in quick and "gps" not in quick
