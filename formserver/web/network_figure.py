@@ -21,7 +21,7 @@ from ..network.charts import chart_svg
 from ..network.suppression import mark, percentage
 from ..network.table import MONTH, ORGANISATION, Choice, Shown, ShownTable, TableRequest
 from ..network.workbook import ALL_MONTHS
-from ..network.words import HIDDEN_SECONDARY, HIDDEN_SMALL, WITHHELD, choice_label, table_title, unit_label
+from ..network.words import WITHHELD, choice_label, table_title, unit_label
 from ..translations import translate
 from .dates import BUDDHIST_ERA_OFFSET
 
@@ -166,7 +166,6 @@ def figure(shown: ShownTable, language: str, organisation_names: list[str], *, c
         "period": period(shown.request, language),
         "organisations": organisation_names,
         "without_identity": None if shown.without_identity is None else shown.without_identity.text,
-        "notes": _notes(shown, language),
     }
 
 
@@ -174,14 +173,3 @@ def _cell(value: Shown, whole: Shown | None) -> dict:
     share = percentage(value, whole) if whole is not None else None
     return {"text": value.text, "hidden": value.count is None, "percent": None if share is None else f"{share:.0f}%"}
 
-
-def _notes(shown: ShownTable, language: str) -> list[str]:
-    """What the marks mean, only those the table shows."""
-    values = [*shown.cells.values(), *shown.row_totals.values(), *shown.column_totals.values(), shown.total]
-    marks = {v.mark for v in values if v.count is None}
-    notes = []
-    if mark(shown.k) in marks and not shown.withheld:
-        notes.append(translate(HIDDEN_SMALL, language, mark=mark(shown.k), k=shown.k))
-    if "x" in marks:
-        notes.append(translate(HIDDEN_SECONDARY, language))
-    return notes
