@@ -259,3 +259,21 @@ def test_a_chosen_form_offers_a_table_by_each_of_its_dimensions_in_one_click(app
     quick = re.findall(r'href="/network\?form=household_visit&amp;unit=member&amp;rows=(\w+)"', html)
     assert {"legal_status", "documents", "age", "province", "_month", "_organisation"} <= set(quick)
     assert "head_name" not in quick and "id_number" not in quick and "gps" not in quick
+
+
+def test_the_k_in_force_comes_from_the_settings(settings, world):
+    from dataclasses import replace
+
+    from formserver import create_app
+    from formserver.config import Settings
+
+    assert Settings.from_env({"FORMSERVER_DATA_DIR": str(settings.data_dir), "FORMSERVER_NETWORK_MIN_COUNT": "10"}).network_min_count == 10
+    app = create_app(replace(settings, network_min_count=10))
+    client = app.test_client()
+    sign_in(client, app, world["users"]["analyst"])
+    client.set_cookie("lang", "en")
+    html = client.get("/network", query_string=PERSONS_BY_STATUS_AND_PROVINCE).get_data(as_text=True)
+    parsed = Cells()
+    parsed.feed(html)
+    assert "&lt;10" in html and "9" not in parsed.cells  # Chiang Rai's stateless persons are now too few
+    app.extensions["formserver.db"].dispose()
