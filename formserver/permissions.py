@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import Membership, Organisation, User
+from .network.access import may_read_figures
 
 READ = {"organisation.read", "form.read", "submission.read", "export.create", "export.read", "attachment.read"}
 COLLECT = {"organisation.read", "form.list_open", "submission.create"}
@@ -29,6 +30,9 @@ MANAGE = READ | {
     "network.share",  # count a form's submissions in the network figures (network/sharing.py)
 }
 NETWORK_ADMIN_ONLY = {"organisation.create", "user.create", "audit.read_all"}
+# Network-wide verbs with their own rule (network/access.py): reading the pooled figures is for
+# analysts and managers of an organisation that shares, besides network administrators.
+NETWORK_READ = "network.read"
 
 VERBS_BY_ROLE: dict[str, frozenset[str]] = {
     "manager": frozenset(MANAGE),
@@ -48,6 +52,8 @@ def can(session: Session, user: User | None, verb: str, organisation: Organisati
         return False
     if user.is_admin:
         return True
+    if verb == NETWORK_READ:
+        return may_read_figures(session, user)
     if organisation is None or verb in NETWORK_ADMIN_ONLY:
         return False
     role = role_in(session, user, organisation)

@@ -15,17 +15,23 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from sqlalchemy import select
+
 from formserver.db import Database
+from formserver.models import Form, Organisation
+from formserver.network.identity import installation_key
+from formserver.network.sharing import set_shared
 from formserver.storage import BlobStore
 
 from .browser import PHONE, browser, needs_chromium, screenshots, sign_in  # noqa: F401
 from .servers import running_server, server_environment
-from .web_fixtures import build_world, shared_settings  # noqa: F401
+from .web_fixtures import build_world, make_user, shared_settings  # noqa: F401
 
 pytestmark = needs_chromium
 
+ANALYST = "analyst@network.example"
 ROLES = {"admin": "admin@example.org", "manager": "manager@hill.example", "viewer": "viewer@hill.example",
-         "collector": "collector@hill.example"}
+         "collector": "collector@hill.example", "analyst": ANALYST}
 TOUCH_TARGET = 44
 LAYOUT_PROBLEMS = """() => {
   const problems = [];
@@ -63,10 +69,21 @@ NOT_PAGES = re.compile(r"/(attachments|download|xlsform|xform|xml|media)(/|$)|\.
 @pytest.fixture(scope="module")
 def base_url(shared_settings):
     database = Database(shared_settings)
-    build_world(database, BlobStore(shared_settings.blob_dir), shared_settings)
+    blobs = BlobStore(shared_settings.blob_dir)
+    build_world(database, blobs, shared_settings)
+    network_readers(database, blobs)
     database.dispose()
     with running_server(server_environment(shared_settings)) as (base, _pid):
         yield base
+
+
+def network_readers(database: Database, blobs: BlobStore) -> None:
+    """hillnet shares its form (its manager reads the network's figures), and a network analyst."""
+    with database.session_scope() as session:
+        form = session.scalar(select(Form).join(Organisation).where(Organisation.slug == "hillnet", Form.form_id == "intake"))
+        set_shared(session, installation_key(blobs.data_dir), form, True, actor=None)
+        make_user(session, ANALYST).is_analyst = True
+        session.commit()
 
 
 def pages_reached(page, base_url: str, limit: int = 60) -> list[str]:

@@ -54,7 +54,7 @@ from formserver.config import Settings
 from formserver.openrosa import PREFIXES
 from formserver.openrosa import submission as submission_endpoint
 from formserver.openrosa.auth import APP_USER_VERBS
-from formserver.permissions import VERBS_BY_ROLE
+from formserver.permissions import NETWORK_READ, VERBS_BY_ROLE
 from formserver.web.access import PUBLIC, SIGNED_IN
 
 from .api_fixtures import basic, bearer
@@ -161,6 +161,9 @@ ASKS = {
     ("web.change_role", "POST"): Ask(400, data={"role": "owner"}),
     ("web.remove_member", "POST"): Ask(409, fills={"user_id": "manager"}),  # the last manager
     ("web.start_export", "POST"): Ask(400, data={"format": "pdf"}),
+    # The network's figures: nobody shares a form in this world, so there is no table to take away.
+    ("web.network_workbook", "GET"): Ask(404),
+    ("web.network_csv", "GET"): Ask(404),
     ("openrosa.submission", "HEAD"): Ask(204),
     ("openrosa.submission", "GET"): Ask(204),
     ("openrosa.submission", "POST"): Ask(201, body="instance"),  # a stored submission again
@@ -356,7 +359,9 @@ class Plan:
         if not requester.signed_in:
             return self.surface.signed_out
         if kind == SIGNED_IN:
-            return ok if verb is None or requester.admin else 403  # network-wide verbs are the administrators'
+            # Network-wide verbs are the administrators', and the network's figures also the analyst's (no
+            # organisation shares a form in this world, so its managers read no figures).
+            return ok if verb is None or requester.admin or (verb == NETWORK_READ and requester.user == "analyst") else 403
         if not requester.admin and (scope == "other" or not requester.member):
             return self.surface.outsider
         if not may(requester, verb, self.surface):
