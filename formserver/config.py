@@ -42,6 +42,7 @@ class Settings:
     default_organisation_name: str = "Default organisation"
     admin_email: str = "admin@example.org"
     admin_password: str | None = field(default=None, repr=False)
+    network_min_count: int = 5  # k: the smallest count the network's figures show (network/suppression.py)
 
     @property
     def blob_dir(self) -> Path:
@@ -85,6 +86,7 @@ class Settings:
             default_organisation_name=env.get("FORMSERVER_DEFAULT_ORGANISATION_NAME") or "Default organisation",
             admin_email=env.get("FORMSERVER_ADMIN_EMAIL") or "admin@example.org",
             admin_password=env.get("FORMSERVER_ADMIN_PASSWORD") or None,
+            network_min_count=max(1, int(env.get("FORMSERVER_NETWORK_MIN_COUNT") or 5)),
         )
 
 

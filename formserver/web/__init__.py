@@ -22,6 +22,7 @@ from .i18n import _
 
 # The pages register themselves on the blueprint.
 from . import account, admin, audit_pages, export_pages, form_pages, members, organisations, phones, submission_pages  # noqa: E402,F401
+from . import network_snapshots  # noqa: E402,F401
 
 blueprint.before_request(auth.before_web_request)  # idle sessions end; changes need the CSRF token
 
