@@ -161,6 +161,10 @@ ASKS = {
     ("web.change_role", "POST"): Ask(400, data={"role": "owner"}),
     ("web.remove_member", "POST"): Ask(409, fills={"user_id": "manager"}),  # the last manager
     ("web.start_export", "POST"): Ask(400, data={"format": "pdf"}),
+    # Published snapshots (network administrators; the public page for anyone): no form shared, none published.
+    ("web.publish_snapshot", "POST"): Ask(404, data={"form": "household_visit", "rows": "province"}),
+    ("web.revoke_snapshot", "POST"): Ask(404, literal={"snapshot_id": "0"}),
+    ("web.public_snapshot", "GET"): Ask(404, literal={"token": "no-snapshot-at-this-address"}),
     ("openrosa.submission", "HEAD"): Ask(204),
     ("openrosa.submission", "GET"): Ask(204),
     ("openrosa.submission", "POST"): Ask(201, body="instance"),  # a stored submission again

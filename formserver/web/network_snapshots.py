@@ -22,12 +22,17 @@ from ..network.figures import cross_table
 from ..network.identity import installation_key
 from ..network.suppression import suppress
 from ..network.table import ORGANISATION, TableRequest
-from ..network.words import DEDUPLICATION, HIDDEN_SECONDARY, HIDDEN_SMALL, choice_label, table_title, unit_label
-from ..network.workbook import table_rows
+from ..network.words import (
+    DEDUPLICATION, HIDDEN_SECONDARY, HIDDEN_SMALL, WITHHELD, choice_label, table_title, unit_label,
+)
+from ..network.workbook import (
+    ALL_MONTHS, DEDUPLICATION_RULE, FILTERS, NO_FILTER, ORGANISATIONS, PERIOD, SMALLEST, UNIT, WITHOUT_IDENTITY, table_rows,
+)
 from ..permissions import NETWORK_PUBLISH
 from ..translations import LANGUAGES, N_, translate
 from .access import public_route, user_route
 from .auth import signed_in_user
+from .dates import shown_time
 from .i18n import current_language, flash_text
 
 TITLE_LENGTH = 200
@@ -129,11 +134,12 @@ def _public_page(snapshot: NetworkSnapshot, language: str) -> dict:
     marks = {value.mark for value in (*shown.cells.values(), *shown.row_totals.values(),
                                       *shown.column_totals.values(), shown.total) if value.count is None}
     notes = []
-    if f"<{shown.k}" in marks and not shown.withheld:
+    if shown.withheld:
+        notes.append(translate(WITHHELD, language, k=shown.k))
+    elif f"<{shown.k}" in marks:
         notes.append(translate(HIDDEN_SMALL, language, mark=f"<{shown.k}", k=shown.k))
     if "x" in marks:
         notes.append(translate(HIDDEN_SECONDARY, language))
-    request_ = shown.request
     return {
         "lang": language,
         "snapshot": snapshot,
@@ -141,19 +147,31 @@ def _public_page(snapshot: NetworkSnapshot, language: str) -> dict:
         "rows": table_rows(shown, language),
         "chart": chart_svg(shown, language, title=snapshot.title, chart_id=f"snapshot-{snapshot.id}"),
         "notes": notes,
-        "unit": unit_label(shown, language),
-        "deduplication": translate(DEDUPLICATION, language),
-        "since": request_.since and request_.since.strftime("%Y-%m"),
-        "until": request_.until and request_.until.strftime("%Y-%m"),
-        "filters": _filters(shown, language),
-        "published": snapshot.created_at.strftime("%Y-%m-%d"),
+        "method": _method(snapshot, shown, language),
+        "published": shown_time(snapshot.created_at, language, current_app.extensions["formserver.settings"].time_zone),
     }
 
 
-def _filters(shown, language: str) -> list[tuple[str, str]]:
-    """(dimension, chosen labels) of the filters, in the page's language where the table knows them."""
+def _method(snapshot: NetworkSnapshot, shown, language: str) -> list[tuple[str, str]]:
+    """How the figures were made, in the words of the workbook's method sheet."""
+    say = lambda message, **values: translate(message, language, **values)  # noqa: E731
+    asked = shown.request
+    period = say(ALL_MONTHS)
+    if asked.since or asked.until:
+        period = f"{asked.since.strftime('%Y-%m') if asked.since else '…'} – {asked.until.strftime('%Y-%m') if asked.until else '…'}"
     labels = {choice.name: choice_label(choice, language) for d in (shown.rows, shown.columns) if d for choice in d.choices}
-    return [
-        (name, ", ".join(labels.get(v, v) for v in chosen))
-        for name, chosen in sorted(shown.request.filters.items()) if name != ORGANISATION  # named under "included"
+    filters = "; ".join(
+        f"{name} = {', '.join(labels.get(v, v) for v in chosen)}"
+        for name, chosen in sorted(asked.filters.items()) if name != ORGANISATION  # named under "included"
+    )
+    rows = [
+        (say(UNIT), unit_label(shown, language)),
+        (say(PERIOD), period),
+        (say(FILTERS), filters or say(NO_FILTER)),
+        (say(ORGANISATIONS), ", ".join(snapshot.organisations)),
+        (say(SMALLEST), str(shown.k)),
+        (say(DEDUPLICATION_RULE), say(DEDUPLICATION)),
     ]
+    if shown.without_identity is not None:
+        rows.append((say(WITHOUT_IDENTITY), shown.without_identity.text))
+    return rows
