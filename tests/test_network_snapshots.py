@@ -120,6 +120,8 @@ def test_revoking_takes_the_address_down_and_both_are_audited(app, client, netwo
     gone = app.test_client().get(f"/p/{snapshot.token}")
     assert gone.status_code == 410 and "สถานะทางกฎหมาย" not in gone.get_data(as_text=True)
     assert client.post(f"/network/snapshots/{snapshot.id}/revoke", data={"csrf_token": CSRF}).status_code == 302
+    listing = client.get("/network/snapshots").get_data(as_text=True)
+    assert "admin@net.example" in listing and snapshot.token not in listing  # a revoked address is not offered
     with app.extensions["formserver.db"].session_scope() as session:
         actions = session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("network.snapshot%"))).all()
     assert actions == ["network.snapshot_publish", "network.snapshot_revoke"]  # revoking twice: once

@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, current_app, g, make_response, redirect, render_template, request, url_for
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from ..db import request_session
-from ..models import NetworkSnapshot
+from ..models import NetworkSnapshot, User
 from ..network import snapshots
 from ..network.charts import chart_svg
 from ..network.figures import cross_table
@@ -93,8 +94,11 @@ def _default_title(shown) -> str:
 @user_route("/network/snapshots", NETWORK_PUBLISH)
 def snapshots_page():
     """Every snapshot published, newest first, with its public address and a button to revoke it."""
-    found = snapshots.every_snapshot(request_session())
-    return render_template("snapshots/list.html", snapshots=found)
+    session = request_session()
+    found = snapshots.every_snapshot(session)
+    people = {snapshot.created_by_id for snapshot in found} | {snapshot.revoked_by_id for snapshot in found}
+    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(people - {None}))).all())
+    return render_template("snapshots/list.html", snapshots=found, emails=emails)
 
 
 @user_route("/network/snapshots/<int:snapshot_id>/revoke", NETWORK_PUBLISH, methods=["POST"])
