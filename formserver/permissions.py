@@ -29,6 +29,9 @@ MANAGE = READ | {
     "audit.read",
     "network.share",  # count a form's submissions in the network figures (network/sharing.py)
 }
+# Publishing the network's figures at a public address and revoking them (network/snapshots.py): a
+# network-wide verb in no role, so network administrators only (network/access.py may_publish).
+NETWORK_PUBLISH = "network.publish"
 NETWORK_ADMIN_ONLY = {"organisation.create", "user.create", "audit.read_all"}
 # Network-wide verbs with their own rule (network/access.py): reading the pooled figures is for
 # analysts and managers of an organisation that shares, besides network administrators.

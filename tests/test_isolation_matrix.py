@@ -142,6 +142,10 @@ ASKS = {
     ("web.admin_organisations", "POST"): Ask(400, data={"slug": "X!"}),
     ("web.admin_users", "POST"): Ask(400, data={"email": "nobody"}),
     ("web.set_analyst", "POST"): Ask(302, data={"analyst": "no"}),  # the viewer is no analyst: nothing changes
+    # Published snapshots (network administrators; the public page for anyone): no form shared, none published.
+    ("web.publish_snapshot", "POST"): Ask(404, data={"form": "household_visit", "rows": "province"}),
+    ("web.revoke_snapshot", "POST"): Ask(404, literal={"snapshot_id": "0"}),
+    ("web.public_snapshot", "GET"): Ask(404, literal={"token": "no-snapshot-at-this-address"}),
     ("web.upload_form", "POST"): Ask(400),  # no file chosen
     ("web.change_state", "POST"): Ask(400, data={"state": "archived"}),
     ("web.encrypt_form", "POST"): Ask(400, data={"passphrase": "a", "passphrase_again": "b"}),

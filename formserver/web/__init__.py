@@ -19,6 +19,7 @@ from . import auth, i18n
 from .access import blueprint, may, organisations_of
 from .dates import shown_time
 from .i18n import _
+from . import network_snapshots  # noqa: F401  (published snapshots register themselves, as the pages below)
 
 # The pages register themselves on the blueprint.
 from . import account, admin, audit_pages, export_pages, form_pages, members, organisations, phones, submission_pages  # noqa: E402,F401
