@@ -9,11 +9,8 @@ of its own: no navigation, no session, no link to anything else on the site.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import abort, current_app, g, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
-from werkzeug.datastructures import MultiDict
 
 from ..db import request_session
 from ..models import NetworkSnapshot, User
@@ -22,7 +19,7 @@ from ..network.charts import chart_svg
 from ..network.figures import cross_table
 from ..network.identity import installation_key
 from ..network.suppression import suppress
-from ..network.table import ORGANISATION, TableRequest
+from ..network.table import ORGANISATION
 from ..network.words import (
     DEDUPLICATION, HIDDEN_SECONDARY, HIDDEN_SMALL, WITHHELD, choice_label, table_title, unit_label,
 )
@@ -35,40 +32,12 @@ from .access import public_route, user_route
 from .auth import signed_in_user
 from .dates import shown_time
 from .i18n import current_language, flash_text
+from .network_figure import read_query, table_request
 
 TITLE_LENGTH = 200
-# Filters the Network page offers: query field -> the dimension it filters.
-FILTER_FIELDS = {"province": "province", "organisation": ORGANISATION}
 # A frozen page, yet revoking must take it down at once: a browser may keep it but asks again each time;
 # no shared cache keeps it (a signed-in visitor's answer refreshes their session cookie).
 PUBLIC_CACHE = "private, no-cache"
-
-
-def table_request(fields: MultiDict) -> TableRequest:
-    """The ``TableRequest`` of the Network page's query fields; 400 for a month that is no month."""
-    form_id, rows = fields.get("form", "").strip(), fields.get("rows", "").strip()
-    if not form_id or not rows:
-        abort(400)
-    filters = {dimension: tuple(v for v in fields.getlist(name) if v) for name, dimension in FILTER_FIELDS.items()}
-    return TableRequest(
-        form_id=form_id,
-        rows=rows,
-        columns=fields.get("columns", "").strip() or None,
-        unit=fields.get("unit", "").strip() or None,
-        since=_month(fields.get("since")),
-        until=_month(fields.get("until")),
-        filters={dimension: chosen for dimension, chosen in filters.items() if chosen},
-    )
-
-
-def _month(value: str | None) -> dt.date | None:
-    """``2026-03`` (or a whole date) as the first day of its month."""
-    if not value or not value.strip():
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip()[:7] + "-01")
-    except ValueError:
-        abort(400)
 
 
 @user_route("/network/snapshots", NETWORK_PUBLISH, methods=["POST"])
@@ -76,7 +45,13 @@ def publish_snapshot():
     """Freeze the table the fields ask for, as shown, at a new public address."""
     settings = current_app.extensions["formserver.settings"]
     session = request_session()
-    asked = table_request(request.form)
+    query = read_query(request.form)
+    if not query.ready:
+        abort(400)
+    try:
+        asked = table_request(query)
+    except ValueError:  # a month that is no month
+        abort(400)
     counted = cross_table(session, asked, key=installation_key(settings.data_dir))
     shown = suppress(counted, settings.network_min_count)
     title = request.form.get("title", "").strip()[:TITLE_LENGTH] or _default_title(shown)
