@@ -305,10 +305,14 @@ def exported_main(settings, session, form, tmp_path, **options) -> tuple[list[di
 def test_an_edited_encrypted_record_is_exported_once_as_its_newest_version_and_nothing_is_stored(
     settings, session, form, phone, encrypted_version, tmp_path
 ):
-    send(phone, encrypted_version, "uuid:one", CANARY, ["สมศรี"])
+    send(phone, encrypted_version, "uuid:one", CANARY, ["สมศรี"], photo=PHOTO[::-1])
     send(phone, encrypted_version, "uuid:two", "นายสอง", [])
     send(phone, encrypted_version, "uuid:one-v2", "แก้ไขแล้ว", ["สมศรี", "บุญมี"], deprecated="uuid:one")
     main, members, (result, failed) = exported_main(settings, session, form, tmp_path)
+    target = tmp_path / "media.zip"
+    export(settings, session, form, target, opened(session, form), media=True)
+    with zipfile.ZipFile(target) as archive:  # the replaced version's photo is not written either
+        assert [archive.read(n) for n in archive.namelist() if n.startswith("media/")] == [PHOTO, PHOTO]
     # as a plain record: the newest version's answers and instanceID, the number of edits
     assert [(row["KEY"], row["head_name"], row["Edits"]) for row in main] == [
         ("uuid:two", "นายสอง", 0), ("uuid:one-v2", "แก้ไขแล้ว", 1)
@@ -379,9 +383,13 @@ def test_an_edit_that_cannot_be_decrypted_hides_nothing_and_rows_not_decrypted_s
     send(phone, encrypted_version, "uuid:broken", "ค", [], spoil=lambda c: c[:-16] + bytes(16))
     send(phone, encrypted_version, "uuid:one-v2", "ก2", [], deprecated="uuid:one", files=lambda files: files[1:])
     send(phone, encrypted_version, "uuid:two-v2", "ข2", [], deprecated="uuid:two", spoil=lambda c: c[:-16] + bytes(16))
+    send(phone, encrypted_version, "uuid:mended", "ง", [], spoil=lambda c: c[:-16] + bytes(16))
+    send(phone, encrypted_version, "uuid:mended-v2", "ง2", [], deprecated="uuid:mended")
     main, _, (result, failed) = exported_main(settings, session, form, tmp_path)
-    assert [(row["KEY"], row["head_name"], row["Edits"]) for row in main] == [("uuid:one", CANARY, 0), ("uuid:two", "ข", 0)]
-    assert {row["KEY"]: row["Code"] for row in failed} == {
+    assert [(row["KEY"], row["head_name"], row["Edits"]) for row in main] == [
+        ("uuid:one", CANARY, 0), ("uuid:two", "ข", 0), ("uuid:mended-v2", "ง2", 1)
+    ]
+    assert {row["KEY"]: row["Code"] for row in failed} == {  # a version replaced is not exported at all, as for plain forms
         "uuid:broken": "encryption.corrupt_part",
         "uuid:one-v2": "encryption.missing_part",
         "uuid:two-v2": "encryption.corrupt_part",

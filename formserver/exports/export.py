@@ -468,7 +468,7 @@ def run_export(
     output = _Output(target, options, stem, spool_dir)
     main_layout = layouts[""]
     repeats = RepeatsByVersion(session)
-    decryptor = None
+    decryptor, sealed_rows = None, 0
     try:
         if decrypting:
             decryptor = Decryptor(
@@ -482,7 +482,8 @@ def run_export(
                 version_names=version_names,
                 central=central_layout,
             )
-            decryptor.start_workers(sealed_count(session, conditions))
+            sealed_rows = sealed_count(session, conditions)
+            decryptor.start_workers(sealed_rows)
         chains = join_sealed_edits(session, form, decryptor, edits) if key is not None else SealedEdits()
         if chains.replaced:  # versions an encrypted edit replaced, as if ingest had made them not current
             conditions.append(chains.not_replaced())  # the streamed query is not changed: chains.apply skips them
@@ -532,8 +533,7 @@ def run_export(
                     if nested:
                         write_children(child, entry, child_key, out.count, link)
 
-        sealed_rows = sealed_count(session, conditions) if decryptor is not None else 0
-        for row, data in chains.apply(stored_rows(session, query, repeats, decryptor, sealed_rows)):
+        for row, data in stored_rows(session, query, repeats, decryptor, sealed_rows, chains):
             if data is None:
                 continue  # listed as not decrypted
             done += 1
