@@ -483,7 +483,8 @@ def run_export(
                 central=central_layout,
             )
             sealed_rows = sealed_count(session, conditions)
-            decryptor.start_workers(sealed_rows)
+            # the first pass reads every envelope of the form (join_sealed_edits): workers by their number
+            decryptor.start_workers(sealed_count(session, [Submission.form_id == form.id]) if key is not None else 0)
         chains = join_sealed_edits(session, form, decryptor, edits) if key is not None else SealedEdits()
         if chains.replaced:  # versions an encrypted edit replaced, as if ingest had made them not current
             conditions.append(chains.not_replaced())  # the streamed query is not changed: chains.apply skips them
