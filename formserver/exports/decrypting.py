@@ -24,6 +24,7 @@ without a key (no passphrase posted, or a form with its own key) every envelope 
 from __future__ import annotations
 
 import collections
+import itertools
 import datetime as dt
 import multiprocessing
 import os
@@ -191,7 +192,7 @@ class Decryptor:
         if self._pool is None:
             peeked = (peek_row(self.key, self.blobs, *row) for row in rows)
         else:
-            peeked = peek_ahead(self._pool, self._workers, rows)
+            peeked = peek_ahead(self, rows)
         for found in peeked:
             if found is not None:
                 self.kept[found[0]] = found[3]
@@ -365,22 +366,25 @@ def decrypt_ahead(decryptor: "Decryptor", stream):
         decryptor.close()
 
 
-def peek_ahead(pool: ProcessPoolExecutor, workers: int, rows):
-    """``peek_row`` of each row in the workers, in order, a chunk of rows per task (one task per row
-    would spend more on the pipe than on the RSA)."""
+def peek_ahead(decryptor: "Decryptor", rows):
+    """``peek_row`` of each row, in order, a chunk of rows per task (one task per row would spend more on
+    the pipe than on the RSA). The writer has nothing to write yet, so it peeks one chunk in every
+    ``workers + 1`` itself: on a busy machine its share of the cores is not left idle."""
+    pool, workers = decryptor._pool, decryptor._workers
     waiting: collections.deque = collections.deque()
-    chunk: list = []
-    for row in rows:
-        chunk.append(tuple(bytes(v) if isinstance(v, memoryview) else v for v in row))
-        if len(chunk) == PEEK_CHUNK:
-            waiting.append(pool.submit(_peek_in_worker, chunk))
-            chunk = []
-            while len(waiting) > workers * 2:
-                yield from waiting.popleft().result()
-    if chunk:
-        waiting.append(pool.submit(_peek_in_worker, chunk))
+    rows = (tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in rows)
+    for number, chunk in enumerate(iter(lambda: list(itertools.islice(rows, PEEK_CHUNK)), [])):
+        waiting.append(chunk if number % (workers + 1) == workers else pool.submit(_peek_in_worker, chunk))
+        while len(waiting) > workers * 2:
+            yield from _peeked(decryptor, waiting.popleft())
     while waiting:
-        yield from waiting.popleft().result()
+        yield from _peeked(decryptor, waiting.popleft())
+
+
+def _peeked(decryptor: "Decryptor", chunk) -> list:
+    if type(chunk) is Future:
+        return chunk.result()
+    return [peek_row(decryptor.key, decryptor.blobs, *row) for row in chunk]
 
 
 def _settled(decryptor: "Decryptor", row, data):
