@@ -349,7 +349,7 @@ def test_a_chain_of_edits_mixing_plain_and_encrypted_versions_is_one_record(
     if ahead:
         monkeypatch.setattr(decrypting, "AHEAD_FROM", 2)
         monkeypatch.setattr(decrypting, "ahead_workers", lambda: 2)
-        monkeypatch.setattr(decrypting, "PEEK_CHUNK", 1)  # one envelope in three is peeked by the writer itself
+        monkeypatch.setattr(decrypting, "PEEK_CHUNK", 1)  # more chunks than the workers take at once: the writer peeks the rest
         monkeypatch.setattr(decrypting, "peek_ahead", lambda *args: peeked.append(1) or peek_ahead(*args))
     send_plain(phone, "uuid:a", "ก", [])
     send(phone, encrypted_version, "uuid:b", "ข", [])

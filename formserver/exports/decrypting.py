@@ -299,8 +299,8 @@ def peek_row(key: rsa.RSAPrivateKey, blobs: BlobStore, submission_id: int, root_
         return None
     deprecated = None
     try:
-        instance = parse(decrypt_instance(envelope, aes_key, read_blob(blobs, stored.get(envelope.xml_file))))
-        meta = instance.find("{*}meta")
+        xml = decrypt_instance(envelope, aes_key, read_blob(blobs, stored.get(envelope.xml_file)))
+        meta = parse(xml).find("{*}meta") if b"deprecatedID" in xml else None  # most are no edits: no parse
         named = meta.find("{*}deprecatedID") if meta is not None else None
         if named is not None and (named.text or "").strip():
             deprecated = named.text.strip()
@@ -368,23 +368,24 @@ def decrypt_ahead(decryptor: "Decryptor", stream):
 
 def peek_ahead(decryptor: "Decryptor", rows):
     """``peek_row`` of each row, in order, a chunk of rows per task (one task per row would spend more on
-    the pipe than on the RSA). The writer has nothing to write yet, so it peeks one chunk in every
-    ``workers + 1`` itself: on a busy machine its share of the cores is not left idle."""
+    the pipe than on the RSA). The writer has nothing to write yet: while the workers are behind (on a
+    busy machine their lower priority holds them back), it peeks the next chunk itself."""
     pool, workers = decryptor._pool, decryptor._workers
     waiting: collections.deque = collections.deque()
     rows = (tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in rows)
-    for number, chunk in enumerate(iter(lambda: list(itertools.islice(rows, PEEK_CHUNK)), [])):
-        waiting.append(chunk if number % (workers + 1) == workers else pool.submit(_peek_in_worker, chunk))
-        while len(waiting) > workers * 2:
-            yield from _peeked(decryptor, waiting.popleft())
+    for chunk in iter(lambda: list(itertools.islice(rows, PEEK_CHUNK)), []):
+        while waiting and (type(waiting[0]) is list or waiting[0].done()):
+            yield from _peeked(waiting.popleft())
+        if sum(type(item) is Future for item in waiting) < workers * 2:
+            waiting.append(pool.submit(_peek_in_worker, chunk))
+        else:
+            waiting.append([peek_row(decryptor.key, decryptor.blobs, *row) for row in chunk])
     while waiting:
-        yield from _peeked(decryptor, waiting.popleft())
+        yield from _peeked(waiting.popleft())
 
 
-def _peeked(decryptor: "Decryptor", chunk) -> list:
-    if type(chunk) is Future:
-        return chunk.result()
-    return [peek_row(decryptor.key, decryptor.blobs, *row) for row in chunk]
+def _peeked(item) -> list:
+    return item if type(item) is list else item.result()
 
 
 def _settled(decryptor: "Decryptor", row, data):
