@@ -338,17 +338,34 @@ def signature_text(envelope: Envelope, plaintext_md5s: Sequence[str]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def unwrap_key(envelope: Envelope, private_key: rsa.RSAPrivateKey) -> bytes:
+    """The submission's AES key (one RSA private-key operation); ``WrongKey`` when it was sealed for another key."""
+    key = _rsa_decrypt(private_key, envelope.base64_key)
+    if key is None or len(key) != 32:
+        raise WrongKey()
+    return key
+
+
+def decrypt_instance(envelope: Envelope, aes_key: bytes, data: bytes | None) -> bytes:
+    """The instance XML alone (the file sealed last), its signature not checked: enough to read its
+    ``meta`` before the whole submission is decrypted. ``data``: the bytes of ``envelope.xml_file``."""
+    if data is None:
+        raise MissingPart(name=envelope.xml_file)
+    iv = part_ivs(envelope.instance_id, aes_key, len(envelope.parts))[-1]
+    return _decrypt_part(envelope.xml_file, aes_key, iv, data)
+
+
 def decrypt_submission(
-    envelope: Envelope, private_key: rsa.RSAPrivateKey, read_part: Callable[[str], bytes | None]
+    envelope: Envelope, private_key: rsa.RSAPrivateKey, read_part: Callable[[str], bytes | None],
+    aes_key: bytes | None = None,
 ) -> Decrypted:
     """Decrypt every file of one submission and check its signature.
 
     ``read_part(name)`` gives an encrypted file's bytes, or None when it was not received.
-    Raises a ``NotDecrypted`` (``WrongKey``, ``MissingPart``, ``CorruptPart``, ``BadSignature``).
+    ``aes_key``: the submission's key when ``unwrap_key`` gave it already (RSA is then needed only
+    for the signature). Raises a ``NotDecrypted`` (``WrongKey``, ``MissingPart``, ``CorruptPart``, ``BadSignature``).
     """
-    key = _rsa_decrypt(private_key, envelope.base64_key)
-    if key is None or len(key) != 32:
-        raise WrongKey()
+    key = aes_key if aes_key is not None else unwrap_key(envelope, private_key)
     plaintexts = []
     for name, iv in zip(envelope.parts, part_ivs(envelope.instance_id, key, len(envelope.parts))):
         data = read_part(name)

@@ -229,6 +229,33 @@ def test_damaged_or_incomplete_submissions_keep_centrals_status_while_the_rest_d
     ]
 
 
+def test_an_edited_record_is_one_row_keyed_by_its_first_instance_id_as_central_writes_it(
+    client, form, viewer, phone, encrypted_version
+):
+    """Central's layout of a record whose chain mixes a plain original and encrypted edits: its first
+    version's KEY and SubmissionDate, its newest version's answers and instanceID, its number of edits."""
+    send_plain(phone, "uuid:plain", "สมชาย ใจดี", ["ก"])
+    send(phone, encrypted_version, "uuid:enc", "นายหนึ่ง", [])
+    send(phone, encrypted_version, "uuid:plain-v2", "สมชาย 2", ["ข"], deprecated="uuid:plain")
+    send(phone, encrypted_version, "uuid:plain-v3", CANARY, ["ค"], deprecated="uuid:plain-v2")
+    send(phone, encrypted_version, "uuid:orphan", "ง", [], deprecated="uuid:never-sent")
+    url = base(form) + "/submissions.csv.zip?attachments=false"
+    _archive, plain_read = zip_tables(client.get(url, headers=viewer).data)  # without the passphrase: nothing joined
+    assert [row["KEY"] for row in plain_read["household.csv"]] == [
+        "uuid:plain", "uuid:enc", "uuid:plain-v2", "uuid:plain-v3", "uuid:orphan"
+    ]
+    _archive, read = zip_tables(client.post(url, headers=viewer, json={str(encrypted_version.id): PASSPHRASE}).data)
+    main = read["household.csv"]
+    first_date = plain_read["household.csv"][0]["SubmissionDate"]
+    assert [(row["KEY"], row["meta-instanceID"], row["head_name"], row["Edits"], row["ReviewState"]) for row in main] == [
+        ("uuid:enc", "uuid:enc", "นายหนึ่ง", "0", ""),
+        ("uuid:plain", "uuid:plain-v3", CANARY, "2", "edited"),
+        ("uuid:orphan", "uuid:orphan", "ง", "0", ""),
+    ]
+    assert main[1]["SubmissionDate"] == first_date and main[1]["FormVersion"] == encrypted_version.version
+    assert [(row["member_name"], row["PARENT_KEY"]) for row in read["household-member.csv"]] == [("ค", "uuid:plain")]
+
+
 def test_a_decrypted_zip_leaves_nothing_in_clear_on_the_server(client, session, settings, form, viewer, sent, encrypted_version, caplog):
     caplog.set_level(logging.DEBUG)
     answer = client.post(base(form) + "/submissions.csv.zip", headers=viewer, json={str(encrypted_version.id): PASSPHRASE})

@@ -278,16 +278,124 @@ def test_a_resend_a_split_upload_and_an_edit(settings, session, form, phone, enc
         parts += [(n, n, "application/octet-stream", c) for n, c in files]
         data, content_type = multipart_body(parts, incomplete=incomplete)
         assert phone.request("POST", phone.submission_url, body=data, headers={"Content-Type": content_type}).status == 201
-    # an edit: its deprecatedID is sealed inside, so the server keeps it as a record of its own
+    # an edit: its deprecatedID is sealed inside, read when the export decrypts
     send(phone, encrypted_version, "uuid:one-edited", "แก้ไขแล้ว", ["สมศรี"], deprecated="uuid:one")
     target = tmp_path / "out.xlsx"
     result = export(settings, session, form, target, opened(session, form))
     main = table(read_workbook(target)["household"])
-    assert [(row["KEY"], row["head_name"]) for row in main] == [
-        ("uuid:one", CANARY), ("uuid:split", "แยกส่ง"), ("uuid:one-edited", "แก้ไขแล้ว")
+    assert [(row["KEY"], row["head_name"], row["Edits"]) for row in main] == [
+        ("uuid:split", "แยกส่ง", 0), ("uuid:one-edited", "แก้ไขแล้ว", 1)
     ]
     assert result.not_decrypted == 0
-    assert [row["AttachmentsPresent"] for row in main] == [2, 2, 2]
+    assert [row["AttachmentsPresent"] for row in main] == [2, 2]
+
+
+# --------------------------------------------------------------------------- edits: one record, its newest version
+
+
+def exported_main(settings, session, form, tmp_path, **options) -> tuple[list[dict], list[dict], object]:
+    """The main and member sheets of an xlsx export opened with the passphrase, and its result."""
+    target = tmp_path / "edits.xlsx"
+    result = export(settings, session, form, target, opened(session, form), **options)
+    sheets = read_workbook(target)
+    failed = table(sheets["not decrypted"], header_rows=1) if "not decrypted" in sheets else []
+    return table(sheets["household"]), table(sheets["member"]) if "member" in sheets else [], (result, failed)
+
+
+def test_an_edited_encrypted_record_is_exported_once_as_its_newest_version_and_nothing_is_stored(
+    settings, session, form, phone, encrypted_version, tmp_path
+):
+    send(phone, encrypted_version, "uuid:one", CANARY, ["สมศรี"], photo=PHOTO[::-1])
+    send(phone, encrypted_version, "uuid:two", "นายสอง", [])
+    send(phone, encrypted_version, "uuid:one-v2", "แก้ไขแล้ว", ["สมศรี", "บุญมี"], deprecated="uuid:one")
+    main, members, (result, failed) = exported_main(settings, session, form, tmp_path)
+    target = tmp_path / "media.zip"
+    export(settings, session, form, target, opened(session, form), media=True)
+    with zipfile.ZipFile(target) as archive:  # the replaced version's photo is not written either
+        assert [archive.read(n) for n in archive.namelist() if n.startswith("media/")] == [PHOTO, PHOTO]
+    # as a plain record: the newest version's answers and instanceID, the number of edits
+    assert [(row["KEY"], row["head_name"], row["Edits"]) for row in main] == [
+        ("uuid:two", "นายสอง", 0), ("uuid:one-v2", "แก้ไขแล้ว", 1)
+    ]
+    assert [(row["member_name"], row["PARENT_KEY"]) for row in members] == [("สมศรี", "uuid:one-v2"), ("บุญมี", "uuid:one-v2")]
+    assert (result.submissions, result.not_decrypted, failed) == (2, 0, [])
+    session.expire_all()  # the link lives in the export's memory only: ingest's columns are as they were
+    stored = {s.instance_id: (s.root_id, s.is_current, s.data) for s in session.scalars(select(Submission))}
+    assert stored == {"uuid:one": (None, True, None), "uuid:two": (None, True, None), "uuid:one-v2": (None, True, None)}
+
+
+def test_an_encrypted_edit_of_a_plain_original_replaces_it_and_its_photo(
+    settings, session, form, phone, encrypted_version, tmp_path
+):
+    send_plain(phone, "uuid:plain", "สมชาย ใจดี", ["ก"])
+    send(phone, encrypted_version, "uuid:plain-v2", CANARY, ["ข"], photo=PHOTO[::-1], deprecated="uuid:plain")
+    target = tmp_path / "out.zip"
+    result = export(settings, session, form, target, opened(session, form), media=True)
+    with zipfile.ZipFile(target) as archive:
+        workbook = tmp_path / "book.xlsx"
+        workbook.write_bytes(archive.read(next(n for n in archive.namelist() if n.endswith(".xlsx"))))
+        photos = [archive.read(n) for n in archive.namelist() if n.startswith("media/")]
+    sheets = read_workbook(workbook)
+    assert [(row["KEY"], row["head_name"], row["Edits"]) for row in table(sheets["household"])] == [("uuid:plain-v2", CANARY, 1)]
+    assert [row["member_name"] for row in table(sheets["member"])] == ["ข"]
+    assert (result.submissions, result.media_files, photos) == (1, 1, [PHOTO[::-1]])
+
+
+@pytest.mark.parametrize("ahead", [False, True], ids=["inline", "in worker processes"])
+def test_a_chain_of_edits_mixing_plain_and_encrypted_versions_is_one_record(
+    settings, session, form, phone, encrypted_version, tmp_path, monkeypatch, ahead
+):
+    peeked, peek_ahead = [], decrypting.peek_ahead
+    if ahead:
+        monkeypatch.setattr(decrypting, "AHEAD_FROM", 2)
+        monkeypatch.setattr(decrypting, "ahead_workers", lambda: 2)
+        monkeypatch.setattr(decrypting, "PEEK_CHUNK", 1)  # more chunks than the workers take at once: the writer peeks the rest
+        monkeypatch.setattr(decrypting, "peek_ahead", lambda *args: peeked.append(1) or peek_ahead(*args))
+    send_plain(phone, "uuid:a", "ก", [])
+    send(phone, encrypted_version, "uuid:b", "ข", [])
+    send(phone, encrypted_version, "uuid:a-v2", "ก2", [], deprecated="uuid:a")
+    send(phone, encrypted_version, "uuid:b-v2", "ข2", [], deprecated="uuid:b")
+    send(phone, encrypted_version, "uuid:a-v3", "ก3", ["สมศรี"], deprecated="uuid:a-v2")
+    send(phone, encrypted_version, "uuid:c", "ค", [])
+    main, members, (result, _) = exported_main(settings, session, form, tmp_path)
+    assert [(row["KEY"], row["head_name"], row["Edits"]) for row in main] == [
+        ("uuid:b-v2", "ข2", 1), ("uuid:a-v3", "ก3", 2), ("uuid:c", "ค", 0)
+    ]
+    assert [(row["PARENT_KEY"], row["_parent_index"]) for row in members] == [("uuid:a-v3", 2)]
+    assert [row["_index"] for row in main] == [1, 2, 3] and result.submissions == 3
+    assert peeked == ([1] if ahead else [])
+
+
+def test_an_edit_whose_original_is_missing_or_came_later_is_a_record_of_its_own(
+    settings, session, form, phone, encrypted_version, tmp_path
+):
+    send(phone, encrypted_version, "uuid:orphan", "ก", [], deprecated="uuid:never-sent")
+    send(phone, encrypted_version, "uuid:early-v2", "ข2", [], deprecated="uuid:early")
+    send(phone, encrypted_version, "uuid:early", "ข", [])  # ingest would not have linked it either
+    main, _, (result, _) = exported_main(settings, session, form, tmp_path)
+    assert [(row["KEY"], row["Edits"]) for row in main] == [("uuid:orphan", 0), ("uuid:early-v2", 0), ("uuid:early", 0)]
+
+
+def test_an_edit_that_cannot_be_decrypted_hides_nothing_and_rows_not_decrypted_stay_listed(
+    settings, session, form, phone, encrypted_version, tmp_path
+):
+    send(phone, encrypted_version, "uuid:one", CANARY, [])
+    send(phone, encrypted_version, "uuid:two", "ข", [])
+    send(phone, encrypted_version, "uuid:broken", "ค", [], spoil=lambda c: c[:-16] + bytes(16))
+    send(phone, encrypted_version, "uuid:one-v2", "ก2", [], deprecated="uuid:one", files=lambda files: files[1:])
+    send(phone, encrypted_version, "uuid:two-v2", "ข2", [], deprecated="uuid:two", spoil=lambda c: c[:-16] + bytes(16))
+    send(phone, encrypted_version, "uuid:mended", "ง", [], spoil=lambda c: c[:-16] + bytes(16))
+    send(phone, encrypted_version, "uuid:mended-v2", "ง2", [], deprecated="uuid:mended")
+    main, _, (result, failed) = exported_main(settings, session, form, tmp_path)
+    assert [(row["KEY"], row["head_name"], row["Edits"]) for row in main] == [
+        ("uuid:one", CANARY, 0), ("uuid:two", "ข", 0), ("uuid:mended-v2", "ง2", 1)
+    ]
+    assert {row["KEY"]: row["Code"] for row in failed} == {  # a version replaced is not exported at all, as for plain forms
+        "uuid:broken": "encryption.corrupt_part",
+        "uuid:one-v2": "encryption.missing_part",
+        "uuid:two-v2": "encryption.corrupt_part",
+    }
+    assert result.not_decrypted == 3
 
 
 # --------------------------------------------------------------------------- nothing in clear on the disk

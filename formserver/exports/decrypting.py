@@ -9,8 +9,11 @@ its media are never stored, the media go straight into the export's
 ``not decrypted`` with the reason while the export goes on.
 
 Edits: the ``deprecatedID`` of an edited encrypted submission is sealed inside
-it, so ingest cannot link the edit to the record it replaces; both are
-exported as rows of their own (the sheet shows each one's instanceID).
+it, so ingest cannot link the edit to the record it replaces. A first pass over
+the form's envelopes (``peek_row``, in the worker processes when there are many)
+unwraps each AES key once, keeps it in memory for the export, and reads the
+``deprecatedID`` of each instance; ``sealed_edits`` joins the chains, so an edited
+record is exported once, as its newest version, as a plain one is.
 
 In Central's layout (the API's ``submissions.csv.zip``) a submission that is not decrypted is a
 row of the main table with its metadata, no answers and Central's ``Status`` (``not decrypted``,
@@ -21,6 +24,7 @@ without a key (no passphrase posted, or a form with its own key) every envelope 
 from __future__ import annotations
 
 import collections
+import itertools
 import datetime as dt
 import multiprocessing
 import os
@@ -43,12 +47,14 @@ from ..encryption import (
     NotDecrypted,
     SealedKeyUnreadable,
     WrongPassphrase,
+    decrypt_instance,
     decrypt_submission,
     is_encrypted,
     load_private_key,
     open_private_key,
     public_key_for_form,
     read_envelope,
+    unwrap_key,
 )
 from ..models import Form, FormVersion, Submission, SubmissionAttachment
 from ..problems import Problem
@@ -114,13 +120,17 @@ def envelope_columns() -> list:
     (which no envelope's file name has). The separator is SQL text, not a parameter:
     ``stream_rows`` sends the statement as compiled."""
     missing = or_(Submission.data.is_(None), cast(Submission.data, Text) == "null")
-    files = (
+    return [case((missing, Submission.xml), else_=None), case((missing, files_column()), else_=None)]
+
+
+def files_column():
+    """A submission's stored files as ``sha256name`` items joined by ``/`` (``stored_files`` reads them)."""
+    return (
         select(func.aggregate_strings(SubmissionAttachment.sha256 + SubmissionAttachment.name, literal_column("'/'")))
         .where(SubmissionAttachment.submission_id == Submission.id)
         .correlate(Submission)
         .scalar_subquery()
     )
-    return [case((missing, Submission.xml), else_=None), case((missing, files), else_=None)]
 
 
 def sealed_count(session: Session, conditions) -> int:
@@ -160,12 +170,39 @@ class Decryptor:
         self.failures = 0
         self.media_files = 0
         self._table = None
+        self.kept: dict[int, bytes] = {}  # submission id -> its AES key, unwrapped by the first pass (peek)
+        self._pool: ProcessPoolExecutor | None = None
+        self._workers = 0
+
+    def start_workers(self, sealed_rows: int) -> None:
+        """With many sealed rows and a spare core, start the worker processes that decrypt ahead (``close`` ends them)."""
+        if self.key is not None and sealed_rows >= AHEAD_FROM and (workers := ahead_workers()):
+            self._pool, self._workers = start_pool(self, workers), workers
+
+    def close(self) -> None:
+        """End the workers and forget the kept keys."""
+        self.kept.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def peek(self, rows):
+        """``(id, root_id, instance_id, AES key, deprecatedID)`` of each envelope among ``rows``
+        (``(id, root_id, xml, files)``), in the workers when they run; each key is kept for ``open``."""
+        if self._pool is None:
+            peeked = (peek_row(self.key, self.blobs, *row) for row in rows)
+        else:
+            peeked = peek_ahead(self, rows)
+        for found in peeked:
+            if found is not None:
+                self.kept[found[0]] = found[3]
+                yield found
 
     def open(self, submission_id: int, version_id: int, instance_id: str, received_at: dt.datetime,
              xml: bytes | None, files: str | None) -> dict | None:
         """The flattened answers of one row; None when it is listed as not decrypted, and in
         Central's layout no answers (``{}``) with ``status`` saying why."""
-        opened = open_row(self.key, self.blobs, self.repeats[version_id], xml, files)
+        opened = open_row(self.key, self.blobs, self.repeats[version_id], xml, files, self.kept.pop(submission_id, None))
         return self.take(opened, submission_id, version_id, instance_id, received_at)
 
     def take(self, opened: tuple, submission_id: int, version_id: int, instance_id: str,
@@ -187,8 +224,10 @@ class Decryptor:
     def opened(self, stream, sealed_rows: int):
         """``(row, answers)`` for a stream of ``(row, answers or SEALED)``, in order. With many sealed rows
         and a spare core, worker processes decrypt ahead while this thread writes (``decrypt_ahead``)."""
-        if self.key is not None and sealed_rows >= AHEAD_FROM and (workers := ahead_workers()):
-            yield from decrypt_ahead(self, stream, workers)
+        if self._pool is None:
+            self.start_workers(sealed_rows)
+        if self._pool is not None:
+            yield from decrypt_ahead(self, stream)
             return
         for row, data in stream:
             yield row, (self.open(row[0], row[1], row[3], row[4], row[-2], row[-1]) if data is SEALED else data)
@@ -211,10 +250,10 @@ class Decryptor:
 
 
 def open_row(key: rsa.RSAPrivateKey | None, blobs: BlobStore, repeats: frozenset[str], xml: bytes | None,
-             files: str | None) -> tuple[dict | None, dict[str, bytes], tuple[str, dict, bool] | None]:
+             files: str | None, aes_key: bytes | None = None) -> tuple[dict | None, dict[str, bytes], tuple[str, dict, bool] | None]:
     """One row without a flattened copy, opened: ``(answers, media, None)``, or, when it cannot be decrypted,
     ``(None, {}, (code, values, whether its encrypted XML is missing))``. Plain values only, so that a
-    worker process can send it back."""
+    worker process can send it back. ``aes_key``: the one ``peek_row`` unwrapped, if any."""
     if xml is None:
         return {}, {}, None
     xml = bytes(xml)
@@ -232,7 +271,7 @@ def open_row(key: rsa.RSAPrivateKey | None, blobs: BlobStore, repeats: frozenset
             raise MissingPart(name=envelope.xml_file)
         if key is None:
             raise NotDecrypted(detail="no key was given")
-        decrypted = decrypt_submission(envelope, key, lambda name: read_blob(blobs, stored.get(name)))
+        decrypted = decrypt_submission(envelope, key, lambda name: read_blob(blobs, stored.get(name)), aes_key)
         return flatten(decrypted.xml, repeats), decrypted.media, None
     except EncryptionError as error:
         data_missing = isinstance(error, MissingPart) and envelope is not None and envelope.xml_file not in stored
@@ -240,6 +279,36 @@ def open_row(key: rsa.RSAPrivateKey | None, blobs: BlobStore, repeats: frozenset
     except (ValueError, etree.LxmlError):
         failure = CorruptPart(name=envelope.xml_file if envelope else "", detail="the decrypted instance is not readable XML")
         return None, {}, (failure.code, failure.values, False)
+
+
+def peek_row(key: rsa.RSAPrivateKey, blobs: BlobStore, submission_id: int, root_id: int | None, xml: bytes | None,
+             files: str | None) -> tuple[int, int | None, str, bytes, str | None] | None:
+    """The first pass over an envelope: ``(id, root_id, instanceID, AES key, deprecatedID)``, None when it
+    is not an envelope or its key does not open (the export then lists it as not decrypted).
+
+    The key is unwrapped once (RSA) and only the instance XML is decrypted, to read ``meta/deprecatedID``.
+    An edit is trusted only when the whole submission decrypts and its signature holds, so that a damaged
+    or incomplete edit never hides the version it names: its deprecatedID is then None."""
+    try:
+        envelope = read_envelope(parse(bytes(xml))) if xml is not None else None
+        if envelope is None:
+            return None
+        stored = stored_files(files)
+        aes_key = unwrap_key(envelope, key)
+    except (EncryptionError, UnsafeOrBadXml):
+        return None
+    deprecated = None
+    try:
+        xml = decrypt_instance(envelope, aes_key, read_blob(blobs, stored.get(envelope.xml_file)))
+        meta = parse(xml).find("{*}meta") if b"deprecatedID" in xml else None  # most are no edits: no parse
+        named = meta.find("{*}deprecatedID") if meta is not None else None
+        if named is not None and (named.text or "").strip():
+            deprecated = named.text.strip()
+        if deprecated is not None and deprecated != envelope.instance_id:
+            decrypt_submission(envelope, key, lambda name: read_blob(blobs, stored.get(name)), aes_key)
+    except (EncryptionError, UnsafeOrBadXml, ValueError, etree.LxmlError):
+        deprecated = None
+    return submission_id, root_id, envelope.instance_id, aes_key, deprecated
 
 
 def read_blob(blobs: BlobStore, sha256: str | None) -> bytes | None:
@@ -261,6 +330,7 @@ def read_blob(blobs: BlobStore, sha256: str | None) -> bytes | None:
 AHEAD_FROM = 200  # fewer sealed rows than this are opened here: starting a worker costs about half a second
 WORKER_NICENESS = 10  # phones and pages first
 AHEAD_PER_WORKER = 8  # rows in flight per worker: enough to keep it busy, few enough to hold little memory
+PEEK_CHUNK = 64  # envelopes per task of the first pass: the pipe's cost spread, little memory held
 
 
 def ahead_workers() -> int:
@@ -268,27 +338,54 @@ def ahead_workers() -> int:
     return min(4, os.cpu_count() or 1)
 
 
-def decrypt_ahead(decryptor: "Decryptor", stream, workers: int):
+def start_pool(decryptor: "Decryptor", workers: int) -> ProcessPoolExecutor:
     pem = decryptor.key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     repeats = {version_id: decryptor.repeats[version_id] for version_id in decryptor.version_names}
-    pool = ProcessPoolExecutor(
+    return ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker, initargs=(pem, str(decryptor.blobs.root), repeats),
     )
+
+
+def decrypt_ahead(decryptor: "Decryptor", stream):
+    pool, kept = decryptor._pool, decryptor.kept
+    in_flight = decryptor._workers * AHEAD_PER_WORKER
     waiting: collections.deque = collections.deque()
     try:
         for row, data in stream:
             if data is SEALED:
-                data = pool.submit(_open_in_worker, row[1], row[-2], row[-1])
+                data = pool.submit(_open_in_worker, row[1], row[-2], row[-1], kept.pop(row[0], None))
             waiting.append((row, data))
-            while len(waiting) > workers * AHEAD_PER_WORKER or (waiting and type(waiting[0][1]) is not Future):
+            while len(waiting) > in_flight or (waiting and type(waiting[0][1]) is not Future):
                 yield _settled(decryptor, *waiting.popleft())
         while waiting:
             yield _settled(decryptor, *waiting.popleft())
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        decryptor.close()
+
+
+def peek_ahead(decryptor: "Decryptor", rows):
+    """``peek_row`` of each row, in order, a chunk of rows per task (one task per row would spend more on
+    the pipe than on the RSA). The writer has nothing to write yet: while the workers are behind (on a
+    busy machine their lower priority holds them back), it peeks the next chunk itself."""
+    pool, workers = decryptor._pool, decryptor._workers
+    waiting: collections.deque = collections.deque()
+    rows = (tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in rows)
+    for chunk in iter(lambda: list(itertools.islice(rows, PEEK_CHUNK)), []):
+        while waiting and (type(waiting[0]) is list or waiting[0].done()):
+            yield from _peeked(waiting.popleft())
+        if sum(type(item) is Future for item in waiting) < workers * 2:
+            waiting.append(pool.submit(_peek_in_worker, chunk))
+        else:
+            waiting.append([peek_row(decryptor.key, decryptor.blobs, *row) for row in chunk])
+    while waiting:
+        yield from _peeked(waiting.popleft())
+
+
+def _peeked(item) -> list:
+    return item if type(item) is list else item.result()
 
 
 def _settled(decryptor: "Decryptor", row, data):
@@ -305,9 +402,13 @@ def _start_worker(pem: bytes, blob_root: str, repeats: dict[int, frozenset[str]]
     _WORKER.update(key=load_private_key(pem), blobs=BlobStore(Path(blob_root)), repeats=repeats)
 
 
-def _open_in_worker(version_id: int, xml: bytes | None, files: str | None):
+def _open_in_worker(version_id: int, xml: bytes | None, files: str | None, aes_key: bytes | None):
     return open_row(_WORKER["key"], _WORKER["blobs"], _WORKER["repeats"].get(version_id, frozenset()),
-                    bytes(xml) if xml is not None else None, files)
+                    bytes(xml) if xml is not None else None, files, aes_key)
+
+
+def _peek_in_worker(rows: list[tuple]) -> list:
+    return [peek_row(_WORKER["key"], _WORKER["blobs"], *row) for row in rows]
 
 
 def stored_files(lines: str | None) -> dict[str, str]:

@@ -44,6 +44,7 @@ from .decrypting import (
     NOT_DECRYPTED, NOT_DECRYPTED_HEADER, Decryptor, envelope_columns, form_is_encrypted, has_copy, sealed_count
 )
 from .flatten import RepeatsByVersion
+from .sealed_edits import SealedEdits, join_sealed_edits
 from .media import write_media
 from .spool import Sealed
 from .stored import READ_BATCH, stored_rows
@@ -465,22 +466,10 @@ def run_export(
 
     stem = file_stem or form.form_id
     output = _Output(target, options, stem, spool_dir)
+    main_layout = layouts[""]
+    repeats = RepeatsByVersion(session)
+    decryptor, sealed_rows = None, 0
     try:
-        if options.media:
-            store = blobs or BlobStore(settings.blob_dir)
-            plain = [*conditions, has_copy()] if decrypting else conditions
-            result.media_files = write_media(
-                session, output.media_zip(), store, plain, lambda: report(0, total), flat=central_layout
-            )
-        main_layout = layouts[""]
-        main_out = output.table(schema.name, main_layout, options.header)
-        repeat_outs = {
-            table.path: _RepeatOut(output, table, layouts[table.path], options.header)
-            for table in schema.walk()
-            if table.parent is not None
-        }
-        repeats = RepeatsByVersion(session)
-        decryptor = None
         if decrypting:
             decryptor = Decryptor(
                 key,
@@ -493,8 +482,28 @@ def run_export(
                 version_names=version_names,
                 central=central_layout,
             )
+            sealed_rows = sealed_count(session, conditions)
+            # the first pass reads every envelope of the form (join_sealed_edits): workers by their number
+            decryptor.start_workers(sealed_count(session, [Submission.form_id == form.id]) if key is not None else 0)
+        chains = join_sealed_edits(session, form, decryptor, edits) if key is not None else SealedEdits()
+        if chains.replaced:  # versions an encrypted edit replaced, as if ingest had made them not current
+            conditions.append(chains.not_replaced())  # the streamed query is not changed: chains.apply skips them
+            total = session.scalar(select(func.count()).select_from(Submission).where(*conditions)) or 0
+        if options.media:
+            store = blobs or BlobStore(settings.blob_dir)
+            plain = [*conditions, has_copy()] if decrypting else conditions
+            result.media_files = write_media(
+                session, output.media_zip(), store, plain, lambda: report(0, total), flat=central_layout
+            )
+        main_out = output.table(schema.name, main_layout, options.header)
+        repeat_outs = {
+            table.path: _RepeatOut(output, table, layouts[table.path], options.header)
+            for table in schema.walk()
+            if table.parent is not None
+        }
         if central_layout:
-            values = central_values(users, app_users, edits, version_names, first_versions(session, form), decryptor)
+            firsts = {**first_versions(session, form), **chains.firsts}
+            values = central_values(users, app_users, edits, version_names, firsts, decryptor)
         else:
             review_words = (
                 {state: word_in(state, main_layout.language) for state in ("received", "has_issues", "approved", "rejected")}
@@ -525,8 +534,7 @@ def run_export(
                     if nested:
                         write_children(child, entry, child_key, out.count, link)
 
-        sealed_rows = sealed_count(session, conditions) if decryptor is not None else 0
-        for row, data in stored_rows(session, query, repeats, decryptor, sealed_rows):
+        for row, data in stored_rows(session, query, repeats, decryptor, sealed_rows, chains):
             if data is None:
                 continue  # listed as not decrypted
             done += 1
@@ -549,6 +557,9 @@ def run_export(
     except BaseException:
         output.abort()
         raise
+    finally:
+        if decryptor is not None:
+            decryptor.close()
     return result
 
 

@@ -15,12 +15,13 @@ from ..db import stream_rows
 from ..models import Submission
 from .decrypting import SEALED, Decryptor
 from .flatten import RepeatsByVersion, _flatten_safely
+from .sealed_edits import SealedEdits
 
 READ_BATCH = 250  # submissions decoded at a time: their JSON is held in memory until written
 
 
 def stored_rows(session: Session, query, repeats: RepeatsByVersion, decryptor: Decryptor | None = None,
-                sealed_rows: int = 0):
+                sealed_rows: int = 0, chains: SealedEdits | None = None):
     """``(row, flattened copy)`` for the rows of ``query``, streamed in id order.
 
     The query's first columns are the submission's id, its form version's id
@@ -28,9 +29,12 @@ def stored_rows(session: Session, query, repeats: RepeatsByVersion, decryptor: D
     made again from the XML, which needs the connection: the stream is closed
     for it and read on after that submission (the same snapshot, so the same rows).
     A decrypting export's rows carry their XML when they have no copy (``envelope_columns``):
-    the ``decryptor`` opens them (None: listed as not decrypted).
+    the ``decryptor`` opens them (None: listed as not decrypted), after ``chains`` has left out the versions
+    an encrypted edit replaced (never decrypted, so neither their media nor their failures are written).
     """
     stream = _stored(session, query, repeats, sealed=decryptor is not None)
+    if chains is not None:
+        stream = chains.apply(stream)
     return stream if decryptor is None else decryptor.opened(stream, sealed_rows)
 
 
