@@ -23,8 +23,10 @@ from .openrosa.answers import without_token
 # Threads per worker process that run the application. Phone requests are short and
 # spend part of their time waiting on the database (a commit waits for the disk), which
 # threads overlap; more processes than cores only add memory and contention with the
-# database for the same cores. Measured with bench/ingest.py: see README "Benchmarks".
-DEFAULT_THREADS = 8
+# database for the same cores. Since the front receives bodies without a thread, a slow
+# phone holds none, and four threads did better than eight at 8 and at 32 phones (more
+# threads only took turns for the GIL). Measured with bench/ingest.py: README "Benchmarks".
+DEFAULT_THREADS = 4
 
 
 def default_workers() -> int:
