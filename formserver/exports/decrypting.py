@@ -329,7 +329,8 @@ def read_blob(blobs: BlobStore, sha256: str | None) -> bytes | None:
 
 AHEAD_FROM = 200  # fewer sealed rows than this are opened here: starting a worker costs about half a second
 WORKER_NICENESS = 10  # phones and pages first
-AHEAD_PER_WORKER = 8  # rows in flight per worker: enough to keep it busy, few enough to hold little memory
+OPEN_CHUNK = 32  # rows per task of the main pass; two tasks in flight per worker keep it busy and hold little
+MEDIA_CHUNK = 2  # when photos come back with the rows: a few megabytes each, held until written
 PEEK_CHUNK = 64  # envelopes per task of the first pass: the pipe's cost spread, little memory held
 
 
@@ -350,18 +351,19 @@ def start_pool(decryptor: "Decryptor", workers: int) -> ProcessPoolExecutor:
 
 
 def decrypt_ahead(decryptor: "Decryptor", stream):
-    pool, kept = decryptor._pool, decryptor.kept
-    in_flight = decryptor._workers * AHEAD_PER_WORKER
+    """The stream's rows in order, the sealed ones opened by the workers a chunk per task (one task per row
+    spent more on the pipe and the futures than the export saved on the second core)."""
+    pool, kept, media = decryptor._pool, decryptor.kept, decryptor.media_zip is not None
+    size = MEDIA_CHUNK if media else OPEN_CHUNK
     waiting: collections.deque = collections.deque()
     try:
-        for row, data in stream:
-            if data is SEALED:
-                data = pool.submit(_open_in_worker, row[1], row[-2], row[-1], kept.pop(row[0], None))
-            waiting.append((row, data))
-            while len(waiting) > in_flight or (waiting and type(waiting[0][1]) is not Future):
-                yield _settled(decryptor, *waiting.popleft())
+        for chunk in iter(lambda: list(itertools.islice(stream, size)), []):
+            sealed = [(row[1], row[-2], row[-1], kept.pop(row[0], None)) for row, data in chunk if data is SEALED]
+            waiting.append((chunk, pool.submit(_open_in_worker, sealed, media) if sealed else None))
+            while len(waiting) > decryptor._workers * 2 or (waiting and waiting[0][1] is None):
+                yield from _settled(decryptor, *waiting.popleft())
         while waiting:
-            yield _settled(decryptor, *waiting.popleft())
+            yield from _settled(decryptor, *waiting.popleft())
     finally:
         decryptor.close()
 
@@ -388,10 +390,12 @@ def _peeked(item) -> list:
     return item if type(item) is list else item.result()
 
 
-def _settled(decryptor: "Decryptor", row, data):
-    if type(data) is Future:
-        return row, decryptor.take(data.result(), row[0], row[1], row[3], row[4])
-    return row, data
+def _settled(decryptor: "Decryptor", chunk: list, opening: Future | None):
+    opened = iter(opening.result() if opening is not None else ())
+    for row, data in chunk:
+        if data is SEALED:
+            data = decryptor.take(next(opened), row[0], row[1], row[3], row[4])
+        yield row, data
 
 
 _WORKER: dict = {}
@@ -402,9 +406,14 @@ def _start_worker(pem: bytes, blob_root: str, repeats: dict[int, frozenset[str]]
     _WORKER.update(key=load_private_key(pem), blobs=BlobStore(Path(blob_root)), repeats=repeats)
 
 
-def _open_in_worker(version_id: int, xml: bytes | None, files: str | None, aes_key: bytes | None):
-    return open_row(_WORKER["key"], _WORKER["blobs"], _WORKER["repeats"].get(version_id, frozenset()),
-                    bytes(xml) if xml is not None else None, files, aes_key)
+def _open_in_worker(rows: list[tuple], media: bool) -> list:
+    """``open_row`` of each ``(version id, xml, files, kept AES key)``; the media only when the export has them."""
+    opened = [
+        open_row(_WORKER["key"], _WORKER["blobs"], _WORKER["repeats"].get(version_id, frozenset()),
+                 bytes(xml) if xml is not None else None, files, aes_key)
+        for version_id, xml, files, aes_key in rows
+    ]
+    return opened if media else [(data, {}, failure) for data, _media, failure in opened]
 
 
 def _peek_in_worker(rows: list[tuple]) -> list:
