@@ -574,10 +574,11 @@ def deflate_floor(tables: list[list[bytes]], target: Path) -> float:
 # -- main ----------------------------------------------------------------------------------------
 
 
-def fresh_database(base_url: str | None, folder: Path):
+def fresh_database(base_url: str | None, folder: Path, prefix: str = "bench_export"):
+    """An SQLite file in ``folder``, or a fresh schema of the PostgreSQL server (``drop`` removes it)."""
     if not base_url:
         return f"sqlite:///{folder / 'bench.sqlite3'}", None
-    schema = f"bench_export_{uuid.uuid4().hex[:10]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base_url)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))

@@ -37,10 +37,11 @@ import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from export import drop, fresh_database  # noqa: E402 - bench/export.py, beside this file
+
 INTAKE_FORM = ROOT / "forms" / "household_status_intake.xlsx"
 ORGANISATIONS = [f"org{n:02d}" for n in range(10)]
 FORM_ID = "household_status_intake"
@@ -54,29 +55,6 @@ TABLES = [
     ("persons: legal status x month, province 57", dict(rows="legal_status", columns="_month", unit="member", filters={"province": ("57",)})),
     ("households: district x organisation, Chiang Rai", dict(rows="district", columns="_organisation", filters={"province": ("57",)})),
 ]
-
-
-def fresh_database(base_url: str | None, folder: Path):
-    from sqlalchemy import create_engine, text
-
-    if not base_url:
-        return f"sqlite:///{folder / 'bench.sqlite3'}", None
-    schema = f"bench_network_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base_url else "?"
-    return f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}", (admin, schema)
-
-
-def drop(handle) -> None:
-    from sqlalchemy import text
-
-    if handle:
-        admin, schema = handle
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def settings_for(url: str, folder: Path):
@@ -345,7 +323,7 @@ def main() -> None:
         child(args.child[0], args.child[1], int(args.child[2]))
         return
     with tempfile.TemporaryDirectory(prefix="bench-network-") as folder:
-        url, handle = fresh_database(args.database_url, Path(folder))
+        url, handle = fresh_database(args.database_url, Path(folder), prefix="bench_network")
         try:
             print(f"database: {'PostgreSQL' if handle else 'SQLite'}; households: {args.households}", flush=True)
             print(json.dumps(fill(url, Path(folder), args.households)), flush=True)

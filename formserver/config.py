@@ -91,24 +91,29 @@ class Settings:
 
 
 def _stored_secret_key(data_dir: Path) -> str:
-    """Generate the key once and keep it, readable by its owner only.
+    """Generate the key once and keep it, readable by its owner only."""
+    return stored_secret(data_dir / "secret_key", lambda: secrets.token_urlsafe(48), "delete it to generate a new secret key")
+
+
+def stored_secret(path: Path, make, when_empty: str) -> str:
+    """The text of a secret file, made by ``make()`` the first time, mode 0600.
 
     The file is created with O_EXCL so that two workers starting together
-    cannot write two different keys; the loser reads the winner's.
+    cannot write two different secrets; the loser reads the winner's.
+    ``when_empty`` says what to do with a file left empty.
     """
-    path = data_dir / "secret_key"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         for _ in range(50):
-            key = path.read_text().strip()
-            if key:
-                return key
+            text = path.read_text().strip()
+            if text:
+                return text
             time.sleep(0.05)
-        raise RuntimeError(f"{path} is empty: delete it to generate a new secret key")
-    key = secrets.token_urlsafe(48)
+        raise RuntimeError(f"{path} is empty: {when_empty}")
+    text = make()
     with os.fdopen(fd, "w") as handle:
-        handle.write(key)
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-    return key
+    return text

@@ -40,6 +40,19 @@ def screenshots(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture
+def page(browser, base_url):
+    """A Thai browser page on the module's server (``base_url``), failing the test on any Content Security
+    Policy violation: no inline script or style anywhere."""
+    context = browser.new_context(base_url=base_url, locale="th-TH", accept_downloads=True)
+    page = context.new_page()
+    page.csp_violations = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and page.csp_violations.append(message.text))
+    yield page
+    assert page.csp_violations == [], page.csp_violations
+    context.close()
+
+
 def sign_in(page, email: str) -> None:
     page.goto("/login")
     page.fill('input[name="email"]', email)

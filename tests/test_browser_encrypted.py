@@ -22,7 +22,7 @@ from formserver.accounts import add_member, create_organisation
 from formserver.db import Database
 from formserver.storage import BlobStore
 
-from .browser import PHONE, browser, fits_the_screen, needs_chromium, screenshots, sign_in  # noqa: F401
+from .browser import PHONE, browser, fits_the_screen, needs_chromium, page, screenshots, sign_in  # noqa: F401
 from .collect_client import CollectClient, HttpTransport, multipart_body
 from .encrypted_collect import encrypt_like_collect
 from .servers import running_server, server_environment
@@ -56,17 +56,6 @@ def token(shared_settings):
 def base_url(shared_settings, token):
     with running_server(server_environment(shared_settings)) as (base, _pid):
         yield base
-
-
-@pytest.fixture
-def page(browser, base_url):
-    context = browser.new_context(base_url=base_url, locale="th-TH", accept_downloads=True)
-    page = context.new_page()
-    page.csp_violations = []
-    page.on("console", lambda message: "Content Security Policy" in message.text and page.csp_violations.append(message.text))
-    yield page
-    assert page.csp_violations == [], page.csp_violations
-    context.close()
 
 
 def phone_form(phone: CollectClient) -> tuple[str, str, str]:

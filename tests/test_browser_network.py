@@ -14,7 +14,7 @@ import pytest
 from formserver.db import Database
 from formserver.storage import BlobStore
 
-from .browser import PHONE, browser, fits_the_screen, needs_chromium, screenshots, sign_in  # noqa: F401
+from .browser import PHONE, browser, fits_the_screen, needs_chromium, page, screenshots, sign_in  # noqa: F401
 from .network_world import household_xml, member, send, sharing_organisation
 from .servers import running_server, server_environment
 from .web_fixtures import make_user, shared_settings  # noqa: F401
@@ -46,17 +46,6 @@ def base_url(shared_settings):
     database.dispose()
     with running_server(server_environment(shared_settings)) as (base, _pid):
         yield base
-
-
-@pytest.fixture
-def page(browser, base_url):
-    context = browser.new_context(base_url=base_url, locale="th-TH", accept_downloads=True)
-    page = context.new_page()
-    page.csp_violations = []
-    page.on("console", lambda message: "Content Security Policy" in message.text and page.csp_violations.append(message.text))
-    yield page
-    assert page.csp_violations == [], page.csp_violations  # no inline script or style anywhere
-    context.close()
 
 
 def test_an_analyst_builds_status_by_province_for_persons_prints_it_and_downloads_the_workbook(page, screenshots):

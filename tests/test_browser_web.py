@@ -19,7 +19,7 @@ from formserver.accounts import add_member, create_organisation
 from formserver.db import Database
 from formserver.storage import BlobStore
 
-from .browser import PHONE, browser, fits_the_screen, needs_chromium, screenshots, sign_in  # noqa: F401
+from .browser import PHONE, browser, fits_the_screen, needs_chromium, page, screenshots, sign_in  # noqa: F401
 from .collect_client import multipart_body
 from .servers import running_server, server_environment
 from .web_fixtures import PHOTO, instance, intake_form, make_user, shared_settings  # noqa: F401
@@ -50,17 +50,6 @@ def seeded(shared_settings):
 def base_url(shared_settings, seeded):
     with running_server(server_environment(shared_settings)) as (base, _pid):
         yield base
-
-
-@pytest.fixture
-def page(browser, base_url):
-    context = browser.new_context(base_url=base_url, locale="th-TH")
-    page = context.new_page()
-    page.csp_violations = []
-    page.on("console", lambda message: "Content Security Policy" in message.text and page.csp_violations.append(message.text))
-    yield page
-    assert page.csp_violations == [], page.csp_violations  # no inline script or style anywhere
-    context.close()
 
 
 def upload(page, content: bytes, filename: str) -> None:

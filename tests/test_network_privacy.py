@@ -11,14 +11,8 @@ from sqlalchemy import select, text
 from formserver.models import NetworkUnit, NetworkValue
 from formserver.network.identity import KEY_FILE, identity_hash, installation_key
 
+from .network_population import CANARY_GPS, CANARY_HEAD_ID, CANARY_ID, CANARY_MEMBER, CANARY_NAME, CANARY_REMARK
 from .network_world import catch_up, household_xml, member, send, sharing_organisation
-
-CANARY_NAME = "นางสาวคานารีย์ ทดสอบรั่วไหล"
-CANARY_MEMBER = "เด็กชายคานารีย์ ไม่ควรออกไป"
-CANARY_HEAD_ID = "1579900123457"
-CANARY_ID = "2570100999881"
-CANARY_REMARK = "ข้อความอิสระคานารีย์ห้ามรั่ว"
-CANARY_GPS = "19.912345 99.834567 412.5 4.0"
 
 
 def every_facts_row(session) -> list[str]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
-import time
 from pathlib import Path
+
+from ..config import stored_secret
 
 KEY_FILE = "network.key"
 _NOT_DIGIT = re.compile(r"[^0-9]")
@@ -33,21 +33,9 @@ def installation_key(data_dir: Path) -> bytes:
 
 
 def _read_or_make(path: Path) -> bytes:
-    """Two workers starting together make one key: the loser of ``O_EXCL`` reads the winner's."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(50):
-            text = path.read_text().strip()
-            if text:
-                return bytes.fromhex(text)
-            time.sleep(0.05)
-        raise RuntimeError(f"{path} is empty: restore it from the backup, or delete it and run formserver network rebuild")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_bytes(32).hex())
-        handle.flush()
-        os.fsync(handle.fileno())
-    return bytes.fromhex(path.read_text().strip())
+    text = stored_secret(path, lambda: secrets.token_bytes(32).hex(),
+                         "restore it from the backup, or delete it and run formserver network rebuild")
+    return bytes.fromhex(text)
 
 
 def identity_hash(key: bytes, value: str | None) -> int | None:
