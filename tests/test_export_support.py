@@ -156,12 +156,25 @@ def _normal(value):
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, dt.datetime):
-        return value.replace(microsecond=round(value.microsecond, -3) % 1_000_000)
+        # An Excel date is a float of days: the two readers round its last millisecond each their own way.
+        return _Moment(value)
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
     if isinstance(value, dt.time):
         return value.replace(microsecond=0)
     return value
+
+
+class _Moment(dt.datetime):
+    """A datetime read from a workbook, equal to another within two milliseconds."""
+
+    def __new__(cls, value: dt.datetime):
+        return super().__new__(cls, *value.timetuple()[:6], value.microsecond, value.tzinfo)
+
+    def __eq__(self, other):
+        return isinstance(other, dt.datetime) and abs(dt.datetime.__sub__(self, other)) <= dt.timedelta(milliseconds=2)
+
+    __hash__ = dt.datetime.__hash__
 
 
 def _trim(rows: list[list]) -> list[list]:
