@@ -7,7 +7,10 @@ from datetime import date
 import pytest
 
 from formserver.network.figures import pooled_forms, registered_by_several
+from formserver.network.suppression import suppress
 from formserver.network.table import MONTH, NOT_ANSWERED, ORGANISATION, TableRequest
+from formserver.network.words import unit_label
+from formserver.network.workbook import from_json, to_json
 from formserver.problems import Problem
 
 from .network_world import FORM_ID, count, household_xml, member, send, share, sharing_organisation
@@ -173,3 +176,13 @@ def test_a_select_multiple_on_the_rows_counts_each_unit_once_in_its_total(sessio
     crossed = count(session, blobs, TableRequest(FORM_ID, rows="documents", columns="legal_status", unit="member"))
     assert crossed.column_totals["stateless"] == 2 and crossed.row_totals["birth"] == 2
     assert crossed.total == 2 and crossed.without_identity == 1
+
+
+def test_a_table_of_persons_names_its_unit_by_the_repeat_label_in_each_language(session, blobs):
+    hill, _ = sharing_organisation(session, blobs, "hillnet")
+    send(session, blobs, hill, household_xml("uuid:h1", members=[member("นา")]))
+    persons = suppress(persons_by_status(session, blobs), 5)
+    assert (unit_label(persons, "th"), unit_label(persons, "en")) == ("แถวของ สมาชิก", "Rows of Member")
+    assert from_json(to_json(persons)).unit_labels == {"th": "สมาชิก", "en": "Member"}
+    households = suppress(count(session, blobs, TableRequest(FORM_ID, rows="province")), 5)
+    assert households.unit_labels == {} and unit_label(households, "en") == "Households (submissions)"

@@ -4,6 +4,7 @@ and answers 410 once revoked."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import re
@@ -160,3 +161,17 @@ def test_a_selection_below_k_publishes_only_that_it_is_withheld(app, client, net
     assert from_json(snapshot.content).withheld
     page = app.test_client().get(f"/p/{snapshot.token}?lang=en").get_data(as_text=True)
     assert "Fewer than 5 in this selection" in page and "<td>" not in page
+
+
+def test_a_snapshot_by_month_names_its_months_and_its_unit_in_each_language(app, client, network):
+    snapshot = publish(app, client, network, fields={**PERSONS_BY_PROVINCE, "rows": "_month"}, title="ตามเดือน")
+    first = snapshot.content["rows"]["choices"][0]
+    year, number = int(first["name"][:4]), int(first["name"][5:7])
+    english_month = datetime.date(year, number, 1).strftime("%b") + f" {year}"
+    assert first["labels"]["en"] == english_month and first["labels"]["th"].endswith(f" {year + 543}")
+    public = app.test_client()
+    thai = public.get(f"/p/{snapshot.token}?lang=th").get_data(as_text=True)
+    english = public.get(f"/p/{snapshot.token}?lang=en").get_data(as_text=True)
+    assert first["labels"]["th"] in thai and "แถวของ สมาชิก" in thai
+    assert english_month in english and "Rows of Member" in english
+    assert f">{first['name']}<" not in thai + english  # never the bare 2026-03

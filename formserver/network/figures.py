@@ -99,6 +99,7 @@ def cross_table(session: Session, request: TableRequest, *, key: bytes, pooled: 
         total=total,
         organisations=tuple(sorted(_organisations(pooled, request))),
         without_identity=without_identity,
+        unit_labels=dict(pooled.units[request.unit][1]) if request.unit is not None and request.unit in pooled.units else {},
     )
 
 

@@ -55,7 +55,7 @@ def suppress(table: CrossTable, k: int) -> ShownTable:
         return ShownTable(
             request=table.request, rows=rows, columns=columns, k=k, cells={}, row_totals={},
             column_totals={}, total=Shown(None, mark(k)), organisations=table.organisations,
-            withheld=True, without_identity=without_identity,
+            withheld=True, without_identity=without_identity, unit_labels=table.unit_labels,
         )
     grid = _Grid(table, rows, columns)
     hidden = {key for key, value in grid.values.items() if 0 < value < k}
@@ -245,7 +245,7 @@ def _shown_table(table: CrossTable, rows: Dimension, columns: Dimension | None, 
     return ShownTable(
         request=table.request, rows=rows, columns=columns, k=k, cells=cells, row_totals=row_totals,
         column_totals=column_totals, total=total, organisations=table.organisations,
-        without_identity=without_identity,
+        without_identity=without_identity, unit_labels=table.unit_labels,
     )
 
 

@@ -70,6 +70,7 @@ class CrossTable:
     total: int
     organisations: tuple[str, ...]
     without_identity: int = 0
+    unit_labels: dict[str, str] = field(default_factory=dict)  # the repeat's label by language
 
 
 @dataclass(frozen=True)
@@ -101,3 +102,4 @@ class ShownTable:
     organisations: tuple[str, ...]
     withheld: bool = False
     without_identity: Shown | None = None
+    unit_labels: dict[str, str] = field(default_factory=dict)

@@ -44,5 +44,7 @@ def unit_label(shown: ShownTable, language: str) -> str:
     """What was counted: households, or the rows of a repeat (persons of ``member``)."""
     if shown.request.unit is None:
         return translate(HOUSEHOLDS, language)
-    return translate(PERSONS_OR_ROWS, language, repeat=shown.request.unit)
+    labels = shown.unit_labels
+    repeat = labels.get(language) or labels.get("en") or shown.request.unit
+    return translate(PERSONS_OR_ROWS, language, repeat=repeat)
 

@@ -186,6 +186,7 @@ def to_json(shown: ShownTable) -> dict:
         "organisations": list(shown.organisations),
         "withheld": shown.withheld,
         "without_identity": None if shown.without_identity is None else _cell(shown.without_identity),
+        "unit_labels": {language: str(label) for language, label in shown.unit_labels.items()},
     }
 
 
@@ -210,6 +211,7 @@ def from_json(data: dict) -> ShownTable:
         organisations=tuple(data["organisations"]),
         withheld=data["withheld"],
         without_identity=None if data["without_identity"] is None else _shown(data["without_identity"]),
+        unit_labels={str(language): str(label) for language, label in data.get("unit_labels", {}).items()},
     )
 
 

@@ -32,7 +32,7 @@ from .access import public_route, user_route
 from .auth import signed_in_user
 from .dates import shown_time
 from .i18n import current_language, flash_text
-from .network_figure import read_query, table_request
+from .network_figure import read_query, table_request, with_month_names
 
 TITLE_LENGTH = 200
 # A frozen page, yet revoking must take it down at once: a browser may keep it but asks again each time;
@@ -53,7 +53,7 @@ def publish_snapshot():
     except ValueError:  # a month that is no month
         abort(400)
     counted = cross_table(session, asked, key=installation_key(settings.data_dir))
-    shown = suppress(counted, settings.network_min_count)
+    shown = with_month_names(suppress(counted, settings.network_min_count))
     title = request.form.get("title", "").strip()[:TITLE_LENGTH] or _default_title(shown)
     snapshot = snapshots.publish(session, shown, title=title, actor=signed_in_user())
     session.commit()
