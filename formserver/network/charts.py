@@ -17,7 +17,7 @@ from html import escape
 
 from ..translations import translate
 from .table import MONTH, Shown, ShownTable
-from .words import HIDDEN_SECONDARY, HIDDEN_SMALL, TOTAL, WITHHELD, choice_label, table_title
+from .words import TOTAL, WITHHELD, choice_label, mark_notes, table_title
 
 WIDTH = 480
 FONT = "'Noto Sans Thai', 'Noto Sans Thai UI', Sarabun, Loma, Garuda, 'Tlwg Typo', 'DejaVu Sans', sans-serif"
@@ -204,13 +204,8 @@ def _swatch_values(canvas: "_Canvas", entries: list[tuple[str, Shown]], lead: st
 
 def _notes(canvas: "_Canvas", shown: ShownTable, language: str) -> None:
     """What the marks mean, under the chart (only the marks it shows)."""
-    marks = {v.mark for v in list(shown.cells.values()) + list(shown.row_totals.values())
-             + list(shown.column_totals.values()) + [shown.total] if v.count is None}
-    if f"<{shown.k}" in marks:
-        canvas.text(0, canvas.y + 12, translate(HIDDEN_SMALL, language, mark=f"<{shown.k}", k=shown.k), size=SMALL)
-        canvas.y += 16
-    if "x" in marks:
-        canvas.text(0, canvas.y + 12, _fit(translate(HIDDEN_SECONDARY, language), WIDTH, SMALL), size=SMALL)
+    for note in mark_notes(shown, language):
+        canvas.text(0, canvas.y + 12, _fit(note, WIDTH, SMALL), size=SMALL)
         canvas.y += 16
 
 

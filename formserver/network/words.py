@@ -40,6 +40,21 @@ def table_title(shown: ShownTable, language: str) -> str:
     return title
 
 
+def mark_notes(shown: ShownTable, language: str) -> list[str]:
+    """What the marks mean, for under a table or a chart (only the marks it shows); a withheld table
+    says only that."""
+    if shown.withheld:
+        return [translate(WITHHELD, language, k=shown.k)]
+    every = (*shown.cells.values(), *shown.row_totals.values(), *shown.column_totals.values(), shown.total)
+    marks = {value.mark for value in every if value.count is None}
+    notes = []
+    if f"<{shown.k}" in marks:
+        notes.append(translate(HIDDEN_SMALL, language, mark=f"<{shown.k}", k=shown.k))
+    if "x" in marks:
+        notes.append(translate(HIDDEN_SECONDARY, language))
+    return notes
+
+
 def unit_label(shown: ShownTable, language: str) -> str:
     """What was counted: households, or the rows of a repeat (persons of ``member``)."""
     if shown.request.unit is None:

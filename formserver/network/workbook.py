@@ -19,7 +19,7 @@ from ..exports.spreadsheet.workbook import Workbook
 from ..translations import Np_, translate
 from .table import Choice, Dimension, Shown, ShownTable, TableRequest
 from .words import (
-    DEDUPLICATION, HIDDEN_SECONDARY, HIDDEN_SMALL, TOTAL, WITHHELD, choice_label, table_title, unit_label,
+    DEDUPLICATION, TOTAL, choice_label, mark_notes, table_title, unit_label,
 )
 
 METHOD_SHEET = "method"
@@ -57,7 +57,7 @@ def write_workbook(target, tables: Sequence[ShownTable], language: str, *,
             names.append(sheet.name)
             for number, row in enumerate(table_rows(shown, language)):
                 sheet.write_row(row, style="header" if number == 0 else None)
-            notes = _notes(shown, language)
+            notes = mark_notes(shown, language)
             if notes:
                 sheet.write_row([None])  # a blank row between the table and what its marks mean
             for note in notes:
@@ -86,23 +86,6 @@ def table_rows(shown: ShownTable, language: str) -> list[list]:
 
 def _cell(value: Shown) -> int | str:
     return value.mark if value.count is None else value.count
-
-
-def _notes(shown: ShownTable, language: str) -> list[str]:
-    """What the marks mean, under the table (only the marks it shows)."""
-    if shown.withheld:
-        return [translate(WITHHELD, language, k=shown.k)]
-    marks = {v.mark for v in _every_shown(shown) if v.count is None}
-    notes = []
-    if f"<{shown.k}" in marks:
-        notes.append(translate(HIDDEN_SMALL, language, mark=f"<{shown.k}", k=shown.k))
-    if "x" in marks:
-        notes.append(translate(HIDDEN_SECONDARY, language))
-    return notes
-
-
-def _every_shown(shown: ShownTable) -> list[Shown]:
-    return [*shown.cells.values(), *shown.row_totals.values(), *shown.column_totals.values(), shown.total]
 
 
 def _method_rows(tables: Sequence[ShownTable], names: list[str], language: str, made: dt.datetime) -> list[list]:

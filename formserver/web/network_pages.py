@@ -160,13 +160,17 @@ def _shown_tables(session) -> list[ShownTable]:
     return [answer.shown for answer in _asked(session, pooled) if answer.shown is not None]
 
 
+def _no_table():
+    return render_template("error.html", status=404, message=_("Choose a table first."),
+                           back=url_for("web.network_page")), 404
+
+
 @user_route("/network/table.xlsx", NETWORK_READ)
 def network_workbook():
     """The table(s) as a workbook: one sheet each, and the sheet ``method``."""
     tables = _shown_tables(request_session())
     if not tables:
-        return render_template("error.html", status=404, message=_("Choose a table first."),
-                               back=url_for("web.network_page")), 404
+        return _no_table()
     buffer = io.BytesIO()
     write_workbook(buffer, tables, current_language(), background=False)
     return send_bytes(buffer.getvalue(), "network-figures.xlsx",
@@ -178,6 +182,5 @@ def network_csv():
     """The table as CSV: choice names, ``total``, hidden counts as their marks (as ``formserver network table``)."""
     tables = _shown_tables(request_session())
     if not tables:
-        return render_template("error.html", status=404, message=_("Choose a table first."),
-                               back=url_for("web.network_page")), 404
+        return _no_table()
     return send_bytes(table_csv(tables[-1]).encode("utf-8"), "network-figures.csv", "text/csv; charset=utf-8")

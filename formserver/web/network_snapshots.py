@@ -21,10 +21,10 @@ from ..network.identity import installation_key
 from ..network.suppression import suppress
 from ..network.table import ORGANISATION
 from ..network.words import (
-    DEDUPLICATION, HIDDEN_SECONDARY, HIDDEN_SMALL, WITHHELD, choice_label, table_title, unit_label,
+    DEDUPLICATION, choice_label, mark_notes, table_title, unit_label,
 )
 from ..network.workbook import (
-    ALL_MONTHS, DEDUPLICATION_RULE, FILTERS, NO_FILTER, ORGANISATIONS, PERIOD, SMALLEST, UNIT, WITHOUT_IDENTITY, table_rows,
+    DEDUPLICATION_RULE, FILTERS, NO_FILTER, ORGANISATIONS, PERIOD, SMALLEST, UNIT, WITHOUT_IDENTITY, table_rows,
 )
 from ..permissions import NETWORK_PUBLISH
 from ..translations import LANGUAGES, N_, translate
@@ -32,7 +32,7 @@ from .access import public_route, user_route
 from .auth import signed_in_user
 from .dates import shown_time
 from .i18n import current_language, flash_text
-from .network_figure import read_query, table_request, with_month_names
+from .network_figure import period, read_query, table_request, with_month_names
 
 TITLE_LENGTH = 200
 # A frozen page, yet revoking must take it down at once: a browser may keep it but asks again each time;
@@ -110,22 +110,13 @@ def public_snapshot(token: str):
 def _public_page(snapshot: NetworkSnapshot, language: str) -> dict:
     """What the public page shows, every word from the shown figures and formserver's own words."""
     shown = snapshots.shown_table(snapshot)
-    marks = {value.mark for value in (*shown.cells.values(), *shown.row_totals.values(),
-                                      *shown.column_totals.values(), shown.total) if value.count is None}
-    notes = []
-    if shown.withheld:
-        notes.append(translate(WITHHELD, language, k=shown.k))
-    elif f"<{shown.k}" in marks:
-        notes.append(translate(HIDDEN_SMALL, language, mark=f"<{shown.k}", k=shown.k))
-    if "x" in marks:
-        notes.append(translate(HIDDEN_SECONDARY, language))
     return {
         "lang": language,
         "snapshot": snapshot,
         "shown": shown,
         "rows": table_rows(shown, language),
         "chart": chart_svg(shown, language, title=snapshot.title, chart_id=f"snapshot-{snapshot.id}"),
-        "notes": notes,
+        "notes": mark_notes(shown, language),
         "method": _method(snapshot, shown, language),
         "published": shown_time(snapshot.created_at, language, current_app.extensions["formserver.settings"].time_zone),
     }
@@ -135,9 +126,6 @@ def _method(snapshot: NetworkSnapshot, shown, language: str) -> list[tuple[str, 
     """How the figures were made, in the words of the workbook's method sheet."""
     say = lambda message, **values: translate(message, language, **values)  # noqa: E731
     asked = shown.request
-    period = say(ALL_MONTHS)
-    if asked.since or asked.until:
-        period = f"{asked.since.strftime('%Y-%m') if asked.since else '…'} – {asked.until.strftime('%Y-%m') if asked.until else '…'}"
     labels = {choice.name: choice_label(choice, language) for d in (shown.rows, shown.columns) if d for choice in d.choices}
     filters = "; ".join(
         f"{name} = {', '.join(labels.get(v, v) for v in chosen)}"
@@ -145,7 +133,7 @@ def _method(snapshot: NetworkSnapshot, shown, language: str) -> list[tuple[str, 
     )
     rows = [
         (say(UNIT), unit_label(shown, language)),
-        (say(PERIOD), period),
+        (say(PERIOD), period(asked, language)),
         (say(FILTERS), filters or say(NO_FILTER)),
         (say(ORGANISATIONS), ", ".join(snapshot.organisations)),
         (say(SMALLEST), str(shown.k)),
